@@ -1,0 +1,58 @@
+"""Avro single-object encoding: C3 01, the 8-byte little-endian CRC-64-AVRO fingerprint of the
+writer schema's parsing canonical form, then the Avro binary body.
+
+Any Avro implementation can decode a careflow message with the schema file alone; careflow decodes
+messages written with any kept version of a schema and reads them as the current version.
+"""
+
+from __future__ import annotations
+
+import io
+
+from fastavro import schemaless_reader, schemaless_writer
+from pydantic import BaseModel, ValidationError
+
+from shared.contracts import Contract, ContractError, contract
+
+MAGIC = b"\xc3\x01"
+HEADER_LENGTH = len(MAGIC) + 8
+
+
+class DecodeError(ContractError):
+    """A message that is not a valid careflow event; the reason says why."""
+
+
+def encode(event_type: str, event: BaseModel) -> bytes:
+    spec = contract(event_type)
+    buffer = io.BytesIO()
+    buffer.write(MAGIC)
+    buffer.write(spec.fingerprint)
+    schemaless_writer(buffer, spec.parsed, event.model_dump())
+    return buffer.getvalue()
+
+
+def decode_record(spec: Contract, payload: bytes | None) -> dict:
+    if not payload or len(payload) < HEADER_LENGTH:
+        raise DecodeError(f"{spec.event_type}: message of {len(payload or b'')} bytes is shorter than the single-object header")
+    if payload[:2] != MAGIC:
+        raise DecodeError(f"{spec.event_type}: not Avro single-object encoding (header {payload[:2].hex()})")
+    writer = spec.writers.get(payload[2:HEADER_LENGTH])
+    if writer is None:
+        raise DecodeError(f"{spec.event_type}: unknown schema fingerprint {payload[2:HEADER_LENGTH].hex()}")
+    try:
+        return schemaless_reader(io.BytesIO(payload[HEADER_LENGTH:]), writer, spec.parsed)
+    except Exception as exc:  # fastavro raises a variety of errors on a corrupt body
+        raise DecodeError(f"{spec.event_type}: corrupt Avro body: {exc}") from exc
+
+
+def decode(event_type: str, payload: bytes | None) -> BaseModel:
+    spec = contract(event_type)
+    record = decode_record(spec, payload)
+    try:
+        return spec.model.model_validate(record)
+    except ValidationError as exc:
+        raise DecodeError(f"{event_type}: {exc.error_count()} invalid field(s): {_summary(exc)}") from exc
+
+
+def _summary(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])

@@ -1,0 +1,180 @@
+"""The event contract: Avro schemas in `schemas/` are the source of truth.
+
+Everything here is derived from the `.avsc` files at import time: the parsed schemas, their
+fingerprints, every earlier version kept in `schemas/history/`, and one pydantic model per event,
+so that a model cannot drift from its schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import fastavro
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+from pydantic import BaseModel, ConfigDict, create_model
+
+SCHEMA_DIR = Path(os.environ.get("CAREFLOW_SCHEMAS", Path(__file__).resolve().parents[1] / "schemas"))
+ENVELOPE_NAME = "careflow.events.Envelope"
+# The field that keys an event, so that everything about one lead, case, subscriber or contact
+# lands in one partition and stays in order; the first one an event has wins.
+KEY_FIELDS = ("lead_id", "subject_id", "customer_id", "msisdn", "contact")
+
+
+class ContractError(ValueError):
+    """A schema in `schemas/` is malformed or a message does not match the contract."""
+
+
+def _expand_envelope(node: Any, envelope: dict) -> Any:
+    if node == ENVELOPE_NAME:
+        return envelope
+    if isinstance(node, dict):
+        return {k: _expand_envelope(v, envelope) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand_envelope(v, envelope) for v in node]
+    return node
+
+
+def load_schema_file(path: Path) -> dict:
+    """A schema with the shared envelope written out in full, as any Avro implementation needs it."""
+    envelope = json.loads((SCHEMA_DIR / f"{ENVELOPE_NAME}.avsc").read_text(encoding="utf-8"))
+    return _expand_envelope(json.loads(path.read_text(encoding="utf-8")), envelope)
+
+
+def canonical_fingerprint(schema: dict) -> bytes:
+    """CRC-64-AVRO of the parsing canonical form, little-endian, as single-object encoding frames it."""
+    canonical = to_parsing_canonical_form(fastavro.parse_schema(schema, _write_hint=False))
+    return bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO"))  # fastavro gives the little-endian bytes
+
+
+class Contract:
+    """One event type: its topic, current schema, every earlier version and its pydantic model."""
+
+    def __init__(self, event_type: str, schema: dict, history: list[dict]):
+        self.event_type = event_type
+        self.topic = event_type
+        self.schema = schema
+        self.parsed = fastavro.parse_schema(schema)
+        self.fingerprint = canonical_fingerprint(schema)
+        self.history = history
+        self.writers = {canonical_fingerprint(h): fastavro.parse_schema(h) for h in history}
+        self.writers[self.fingerprint] = self.parsed
+        field_names = [f["name"] for f in schema["fields"]]
+        key_field = next((k for k in KEY_FIELDS if k in field_names), None)
+        if key_field is None:
+            raise ContractError(f"{event_type}: no key field (one of {', '.join(KEY_FIELDS)})")
+        self.key_field = key_field
+        self.model = _model_for_record(schema)
+
+    def key_of(self, event: BaseModel) -> str:
+        return getattr(event, self.key_field)
+
+
+def _history_of(event_type: str) -> list[dict]:
+    folder = SCHEMA_DIR / "history" / event_type
+    versions = sorted(folder.glob("v*.avsc"), key=lambda p: int(p.stem[1:])) if folder.exists() else []
+    return [json.loads(p.read_text(encoding="utf-8")) for p in versions]
+
+
+@cache
+def contracts() -> dict[str, Contract]:
+    found = {}
+    for path in sorted(SCHEMA_DIR.glob("*.avsc")):
+        if path.name == f"{ENVELOPE_NAME}.avsc":
+            continue
+        event_type = path.stem
+        found[event_type] = Contract(event_type, load_schema_file(path), _history_of(event_type))
+    if not found:
+        raise ContractError(f"no schemas found in {SCHEMA_DIR}")
+    return found
+
+
+def contract(event_type: str) -> Contract:
+    try:
+        return contracts()[event_type]
+    except KeyError:
+        raise ContractError(f"unknown event type {event_type!r}") from None
+
+
+def model(event_type: str) -> type[BaseModel]:
+    return contract(event_type).model
+
+
+# --- pydantic models derived from the schemas -------------------------------------------------
+
+_PRIMITIVES: dict[str, Any] = {"string": str, "int": int, "long": int, "boolean": bool,
+                               "double": float, "float": float, "bytes": bytes, "null": type(None)}
+_LOGICAL: dict[str, Any] = {"timestamp-millis": dt.datetime, "timestamp-micros": dt.datetime, "date": dt.date}
+_named_enums: dict[str, type[StrEnum]] = {}
+
+
+class EventModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _python_type(avro_type: Any, named: dict[str, Any]) -> Any:
+    if isinstance(avro_type, str):
+        if avro_type in _PRIMITIVES:
+            return _PRIMITIVES[avro_type]
+        return named[avro_type]
+    if isinstance(avro_type, list):
+        members = [t for t in avro_type if t != "null"]
+        if len(members) != 1:
+            raise ContractError(f"only nullable unions of one type are supported, got {avro_type}")
+        inner = _python_type(members[0], named)
+        return Optional[inner] if "null" in avro_type else inner
+    kind = avro_type["type"]
+    if "logicalType" in avro_type and avro_type["logicalType"] in _LOGICAL:
+        return _LOGICAL[avro_type["logicalType"]]
+    if kind == "array":
+        return list[_python_type(avro_type["items"], named)]
+    if kind == "map":
+        return dict[str, _python_type(avro_type["values"], named)]
+    if kind == "enum":
+        enum_type = Literal[tuple(avro_type["symbols"])]
+        named[avro_type["name"]] = enum_type
+        return enum_type
+    if kind == "record":
+        full_name = f"{avro_type.get('namespace', '')}.{avro_type['name']}"
+        if full_name == ENVELOPE_NAME:
+            return Envelope
+        record = _model_for_record(avro_type, named)
+        named[avro_type["name"]] = record
+        if "namespace" in avro_type:
+            named[f"{avro_type['namespace']}.{avro_type['name']}"] = record
+        return record
+    return _python_type(kind, named)
+
+
+def _model_for_record(schema: dict, named: dict[str, Any] | None = None) -> type[BaseModel]:
+    named = {} if named is None else named
+    fields = {}
+    for field in schema["fields"]:
+        python_type = _python_type(field["type"], named)
+        default = field.get("default", ...)
+        fields[field["name"]] = (python_type, default if not isinstance(default, (list, dict)) else default.copy())
+    return create_model(schema["name"], __base__=EventModel, __doc__=schema.get("doc"), **fields)
+
+
+Envelope = _model_for_record(json.loads((SCHEMA_DIR / f"{ENVELOPE_NAME}.avsc").read_text(encoding="utf-8")))
+
+
+def snapshot_history() -> list[Path]:
+    """Keeps the current version of every schema in `schemas/history/<event>/vN.avsc` when it is
+    not kept yet: decoders find old writers there, and CI checks compatibility against them all."""
+    written = []
+    for event_type, spec in contracts().items():
+        if spec.fingerprint in {canonical_fingerprint(h) for h in spec.history}:
+            continue
+        folder = SCHEMA_DIR / "history" / event_type
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"v{len(spec.history) + 1}.avsc"
+        path.write_text(json.dumps(spec.schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    contracts.cache_clear()
+    return written

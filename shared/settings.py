@@ -1,0 +1,35 @@
+"""Configuration from the environment (twelve-factor), one place for every service."""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CAREFLOW_", extra="ignore")
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    database_url: str = Field("sqlite:///var/careflow.db", validation_alias="DATABASE_URL")
+    partitions: int = 6
+    batch_size: int = 500
+    # A handler failing with an unexpected error is tried this many times, with capped
+    # exponential backoff, before its event goes to the dead-letter topic.
+    max_tries: int = 5
+    retry_backoff_seconds: float = 0.2
+    retry_backoff_cap_seconds: float = 5.0
+    # Distinguishes instances of one service: part of the transactional id, so a restarted
+    # instance fences its previous incarnation instead of waiting for its transaction to time out.
+    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    metrics_port: int | None = None
+    tick_seconds: float = 1.0
+    log_level: str = "INFO"
+
+
+@cache
+def settings() -> Settings:
+    return Settings()

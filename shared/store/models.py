@@ -1,0 +1,195 @@
+"""The read side: what careflow's services remember between events.
+
+Each table belongs to the service that writes it; the operator reports read them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator):
+    """Timestamps stored as UTC and read back timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: careflow stores aware timestamps only")
+        return None if value is None else value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ProcessedEvent(Base):
+    """An event a consumer group has handled, with the events it emitted, so that a redelivery
+    (after a crash between the database commit and the Kafka commit) re-emits the same events
+    and changes nothing else."""
+
+    __tablename__ = "processed_events"
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    processed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    outputs: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Deadline(Base):
+    """A timer that must fire once, whatever restarts or instances: a reply wait, a care SLA."""
+
+    __tablename__ = "deadlines"
+    deadline_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    fired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Set once the events of the firing are committed to Kafka.
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (Index("ix_deadlines_due", "kind", "fired_at", "cancelled_at", "due_at"),)
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    lead_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    tax_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    tax_code_valid: Mapped[bool] = mapped_column(Boolean, default=False)
+    company_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    province_code: Mapped[str | None] = mapped_column(String(2), nullable=True, index=True)
+    bhxh_unit_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    source: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    outreach_list: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    has_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
+    has_landline: Mapped[bool] = mapped_column(Boolean, default=False)
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class Contact(Base):
+    """A lead's phone number or e-mail address and whether it still works."""
+
+    __tablename__ = "contacts"
+    lead_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    value: Mapped[str] = mapped_column(String(320), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    phone_type: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    position: Mapped[int] = mapped_column(Integer)
+    dead: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OutreachRequest(Base):
+    """A request sent to the marketing tool or the telephony platform (funnel counts, daily caps)."""
+
+    __tablename__ = "outreach_requests"
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(300), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    contact: Mapped[str] = mapped_column(String(320), index=True)
+    marketing: Mapped[bool] = mapped_column(Boolean)
+    send_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class CallTask(Base):
+    """The state of the calls to one lead: which number, which attempt."""
+
+    __tablename__ = "call_tasks"
+    lead_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    number: Mapped[str] = mapped_column(String(20))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    last_disposition: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+    lead_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(20), index=True)
+    province_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    escalated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    returned_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class Consent(Base):
+    """The consent state of a phone number or e-mail address for one marketing channel."""
+
+    __tablename__ = "consents"
+    contact: Mapped[str] = mapped_column(String(320), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    on_dnc_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ConsentEvidence(Base):
+    """Every consent change as it arrived: what, when, through which channel and source."""
+
+    __tablename__ = "consent_evidence"
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    contact: Mapped[str] = mapped_column(String(320), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(200))
+    evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class CareCase(Base):
+    __tablename__ = "care_cases"
+    case_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(300), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    province_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    owner: Mapped[str] = mapped_column(String(40))
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    breaches: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[dict] = mapped_column(JSON, doc="The domain's care case, serialized.")
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+    msisdn: Mapped[str] = mapped_column(String(20), primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(20))
+    subscription_type: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[str] = mapped_column(String(20))
+    subscribed_since: Mapped[dt.date] = mapped_column(Date)
+    kndl_member: Mapped[bool] = mapped_column(Boolean)
+    gender: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    gender_provenance: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    occupation: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    occupation_provenance: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    hobbies: Mapped[list] = mapped_column(JSON, default=list)
+    hobbies_provenance: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ProfileDecision(Base):
+    """What careflow told the agent on an answered call: prompt or skip, and why."""
+
+    __tablename__ = "profile_decisions"
+    call_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    msisdn: Mapped[str] = mapped_column(String(20), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    prompted: Mapped[bool] = mapped_column(Boolean)
+    priority: Mapped[bool] = mapped_column(Boolean)
+    skip_reasons: Mapped[list] = mapped_column(JSON, default=list)
+    decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
