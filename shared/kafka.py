@@ -51,8 +51,8 @@ def ensure_topics(bootstrap_servers: str, topics: Iterable[str], partitions: int
                 raise
 
 
-def ensure_all_topics(bootstrap_servers: str, partitions: int) -> None:
-    ensure_topics(bootstrap_servers, contracts(), partitions)
+def ensure_all_topics(bootstrap_servers: str, partitions: int, prefix: str = "") -> None:
+    ensure_topics(bootstrap_servers, [prefix + event_type for event_type in contracts()], partitions)
 
 
 class Publisher:
@@ -61,8 +61,9 @@ class Publisher:
     Idempotent producer: a retried send is written once; every event is keyed by its contract.
     """
 
-    def __init__(self, bootstrap_servers: str, producer_name: str, **config):
+    def __init__(self, bootstrap_servers: str, producer_name: str, topic_prefix: str = "", **config):
         self.producer_name = producer_name
+        self.topic_prefix = topic_prefix
         self._producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
                                    "linger.ms": 20, "compression.type": "lz4", **config})
         self._errors: list[str] = []
@@ -78,7 +79,7 @@ class Publisher:
         value = codec.encode(event_type, event)
         while True:
             try:
-                self._producer.produce(spec.topic, value=value, key=spec.key_of(event).encode(), on_delivery=self._delivered)
+                self._producer.produce(self.topic_prefix + spec.topic, value=value, key=spec.key_of(event).encode(), on_delivery=self._delivered)
                 break
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.1)

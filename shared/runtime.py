@@ -63,8 +63,10 @@ class Output:
 class Context:
     """What a handler sees besides its event: the clock, the store session, and `emit`."""
 
-    def __init__(self, service: str, cause_id: str, correlation_id: str, clock: Clock, session: Session | None):
+    def __init__(self, service: str, cause_id: str, correlation_id: str, clock: Clock, session: Session | None,
+                 topic_prefix: str = ""):
         self.service = service
+        self.topic_prefix = topic_prefix
         self.session = session
         self._clock = clock
         self._cause_id = cause_id
@@ -81,7 +83,7 @@ class Context:
         env = Envelope(event_id=event_id, event_type=event_type, occurred_at=to_millis(self.now()),
                        producer=self.service, correlation_id=self._correlation_id, causation_id=self._cause_id)
         event = spec.model(envelope=env, **fields)
-        self.outputs.append(Output(spec.topic, spec.key_of(event).encode(), codec.encode(event_type, event)))
+        self.outputs.append(Output(self.topic_prefix + spec.topic, spec.key_of(event).encode(), codec.encode(event_type, event)))
         return event
 
 
@@ -119,15 +121,17 @@ class ServiceRunner:
         self.sessions = sessions if sessions is not None else (
             session_factory(settings.database_url) if service.uses_store or service.deadline_handlers else None)
         self.stopping = False
-        self.topics = sorted(service.handlers)
+        self.prefix = settings.topic_prefix
+        self.group = self.prefix + service.name
+        self.topics = sorted(self.prefix + event_type for event_type in service.handlers)
         common = {"bootstrap.servers": settings.kafka_bootstrap_servers}
         self.consumer = Consumer({
-            **common, "group.id": service.name, "enable.auto.commit": False,
+            **common, "group.id": self.group, "enable.auto.commit": False,
             "isolation.level": "read_committed", "auto.offset.reset": "earliest",
-            "client.id": f"{service.name}-{settings.instance_id}",
+            "client.id": f"{service.name}-{settings.instance_id}", "session.timeout.ms": settings.session_timeout_ms,
         })
         self.producer = Producer({
-            **common, "transactional.id": f"{service.name}-{settings.instance_id}",
+            **common, "transactional.id": f"{self.prefix}{service.name}-{settings.instance_id}",
             "linger.ms": 5, "compression.type": "lz4", "transaction.timeout.ms": 30000,
         })
         self._next_tick = 0.0
@@ -144,7 +148,7 @@ class ServiceRunner:
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port)
         # Every topic of the contract, so that whatever a handler emits has somewhere to go.
-        ensure_all_topics(self.settings.kafka_bootstrap_servers, self.settings.partitions)
+        ensure_all_topics(self.settings.kafka_bootstrap_servers, self.settings.partitions, self.prefix)
         self.producer.init_transactions(60)
         self.consumer.subscribe(self.topics)
         log.info("service started", extra={"topics": self.topics, "instance": self.settings.instance_id})
@@ -213,18 +217,20 @@ class ServiceRunner:
             return {}
         ids = {self._peek_event_id(m) for m in messages} - {None}
         rows = session.execute(select(ProcessedEvent.event_id, ProcessedEvent.outputs).where(
-            ProcessedEvent.consumer == self.service.name, ProcessedEvent.event_id.in_(ids)))
+            ProcessedEvent.consumer == self.group, ProcessedEvent.event_id.in_(ids)))
         return {event_id: _unpack(outputs) for event_id, outputs in rows}
 
-    @staticmethod
-    def _peek_event_id(message: Message) -> str | None:
+    def _event_type(self, message: Message) -> str:
+        return message.topic()[len(self.prefix):]
+
+    def _peek_event_id(self, message: Message) -> str | None:
         try:
-            return codec.decode_record(contract(message.topic()), message.value())["envelope"]["event_id"]
+            return codec.decode_record(contract(self._event_type(message)), message.value())["envelope"]["event_id"]
         except Exception:  # an undecodable message has no id; _handle sends it to the DLQ
             return None
 
     def _handle(self, message: Message, session: Session | None, done: dict[str, list[Output]]) -> list[Output]:
-        topic = message.topic()
+        topic = self._event_type(message)
         metrics.CONSUMED.labels(self.service.name, topic).inc()
         try:
             event = codec.decode(topic, message.value())
@@ -235,13 +241,13 @@ class ServiceRunner:
             return done[event_id]
         handler = self.service.handlers[topic]
         for attempt in range(1, self.settings.max_tries + 1):
-            ctx = Context(self.service.name, event_id, event.envelope.correlation_id, self.clock, session)
+            ctx = Context(self.service.name, event_id, event.envelope.correlation_id, self.clock, session, self.prefix)
             started = time.perf_counter()
             try:
                 with session.begin_nested() if session is not None else contextlib.nullcontext():
                     handler(event, ctx)
                     if session is not None:
-                        session.add(ProcessedEvent(consumer=self.service.name, event_id=event_id,
+                        session.add(ProcessedEvent(consumer=self.group, event_id=event_id,
                                                    processed_at=utc_now(), outputs=_pack(ctx.outputs)))
                         session.flush()
             except PERMANENT_ERRORS as exc:
@@ -324,14 +330,15 @@ class ServiceRunner:
                 if not claimed:
                     continue  # another instance fired it first
                 cause = f"deadline:{deadline.deadline_id}"
-                ctx = Context(self.service.name, cause, deadline.payload.get("correlation_id", cause), self.clock, session)
+                ctx = Context(self.service.name, cause, deadline.payload.get("correlation_id", cause), self.clock,
+                              session, self.prefix)
                 self.service.deadline_handlers[deadline.kind](deadline, ctx)
-                session.add(ProcessedEvent(consumer=self.service.name, event_id=cause, processed_at=now,
+                session.add(ProcessedEvent(consumer=self.group, event_id=cause, processed_at=now,
                                            outputs=_pack(ctx.outputs)))
                 fired.append((deadline.deadline_id, ctx.outputs))
                 metrics.DEADLINES_FIRED.labels(self.service.name, deadline.kind).inc()
             stale = session.execute(select(Deadline.deadline_id, ProcessedEvent.outputs).join(
-                ProcessedEvent, (ProcessedEvent.consumer == self.service.name)
+                ProcessedEvent, (ProcessedEvent.consumer == self.group)
                 & (ProcessedEvent.event_id == "deadline:" + Deadline.deadline_id)).where(
                 Deadline.kind.in_(self.service.deadline_handlers), Deadline.published.is_(False),
                 Deadline.fired_at <= now - self.REPUBLISH_AFTER)).all()

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     database_url: str = Field("sqlite:///var/careflow.db", validation_alias="DATABASE_URL")
+    # Prepended to every topic and consumer group: several environments (or tests) share a cluster.
+    topic_prefix: str = ""
     partitions: int = 6
     batch_size: int = 500
     # A handler failing with an unexpected error is tried this many times, with capped
@@ -25,6 +27,8 @@ class Settings(BaseSettings):
     # Distinguishes instances of one service: part of the transactional id, so a restarted
     # instance fences its previous incarnation instead of waiting for its transaction to time out.
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    # How soon a crashed instance's partitions move to the others.
+    session_timeout_ms: int = 10000
     metrics_port: int | None = None
     tick_seconds: float = 1.0
     log_level: str = "INFO"
