@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 
 from shared.settings import settings
 
@@ -16,12 +17,13 @@ def load_service(name: str):
 
 
 def cmd_service(args) -> int:
+    from shared.clock import clock_for
     from shared.logs import configure_logging
     from shared.runtime import ServiceRunner
 
     service = load_service(args.name)
     configure_logging(settings().log_level, service.name)
-    ServiceRunner(service, settings()).run()
+    ServiceRunner(service, settings(), clock=clock_for(settings().clock_file)).run()
     return 0
 
 
@@ -40,6 +42,117 @@ def cmd_schemas_snapshot(_args) -> int:
     return 0
 
 
+def _publisher():
+    from shared.kafka import Publisher, ensure_all_topics
+
+    config = settings()
+    ensure_all_topics(config.kafka_bootstrap_servers, config.partitions, config.topic_prefix)
+    return Publisher(config.kafka_bootstrap_servers, "careflow-import", config.topic_prefix)
+
+
+def _mapping(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs or ():
+        header, sep, field_name = pair.rpartition("=")
+        if not sep or not header or not field_name:
+            raise SystemExit(f"--map expects 'Header in file=field', got {pair!r}")
+        mapping[header] = field_name
+    return mapping
+
+
+def _print_import_summary(summary) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    console.print(f"rows read: [bold]{summary.rows}[/]  events published: [bold green]{summary.published}[/]  "
+                  f"rejected: [bold {'red' if summary.rejected else 'green'}]{summary.rejected}[/]")
+    if summary.reject_file:
+        console.print(f"rejected rows (row, field, reason) are in {summary.reject_file}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from shared.imports import import_leads
+
+    return _print_import_summary(import_leads(args.file, _publisher(), _mapping(args.map), progress=not args.quiet))
+
+
+def cmd_consent_import(args) -> int:
+    from shared.imports import CONSENT_COLUMNS, consent_fields, run_import
+    from shared.kafka import utc_now
+
+    return _print_import_summary(run_import(args.file, "consent-changed", CONSENT_COLUMNS, ("contact", "status"),
+                                            consent_fields(args.source or args.file.name, utc_now), _publisher(),
+                                            _mapping(args.map), progress=not args.quiet))
+
+
+def cmd_subscribers_import(args) -> int:
+    from shared.imports import SUBSCRIBER_COLUMNS, run_import, subscriber_fields
+
+    required = ("msisdn", "owner_type", "subscription_type", "subscribed_since")
+    return _print_import_summary(run_import(args.file, "subscriber-upserted", SUBSCRIBER_COLUMNS, required,
+                                            subscriber_fields, _publisher(), _mapping(args.map),
+                                            progress=not args.quiet))
+
+
+def cmd_normalize(args) -> int:
+    import json
+
+    from shared.domain.leads import RawLead, normalize_lead, normalize_report
+    from shared.tabular import read_rows
+
+    columns = {name: () for name in ("tax_code", "company_name", "address", "phones", "emails")}
+    with open(args.output, "w", encoding="utf-8") as out:
+        for number, row in read_rows(args.input, columns, tuple(columns), progress=False):
+            lead = normalize_lead(RawLead(row["tax_code"], row["company_name"], row["address"], row["phones"],
+                                          row["emails"]))
+            out.write(json.dumps(normalize_report(number, lead), ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_eligibility(args) -> int:
+    import json
+
+    from shared.domain.profiles import explain_call
+
+    status = 0
+    for number, line in enumerate(args.input, start=1):
+        if not line.strip():
+            continue
+        try:
+            print(json.dumps(explain_call(json.loads(line)), ensure_ascii=False))
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+            print(f"line {number}: {exc}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def _report(name: str, args) -> int:
+    import json
+
+    from shared import reports
+    from shared.clock import clock_for
+    from shared.store import session_factory
+
+    with session_factory(settings().database_url)() as session:
+        if name == "cases":
+            report = reports.cases(session, clock_for(settings().clock_file)())
+        else:
+            report = getattr(reports, name)(session)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        reports.render({"funnel": "Outreach funnel", "profiles": "Subscriber profiles",
+                        "cases": "After-sales care cases"}[name], report)
+    return 0
+
+
+def cmd_up(args) -> int:
+    from shared.stack import up
+
+    return up(demo=args.demo, exit_after_demo=args.exit_after_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="careflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -47,6 +160,46 @@ def build_parser() -> argparse.ArgumentParser:
     service = commands.add_parser("service", help="run one consumer service (an instance of its group)")
     service.add_argument("name", help="a folder of services/, e.g. normalizer")
     service.set_defaults(func=cmd_service)
+
+    def with_file(parser, help_text):
+        parser.add_argument("file", type=Path, help=help_text)
+        parser.add_argument("--map", action="append", metavar="HEADER=FIELD",
+                            help="read the column with this header as this field (repeatable)")
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+        return parser
+
+    with_file(commands.add_parser("import", help="import a Vietnam Social Security list of enterprises (CSV/XLSX)"),
+              "the list").set_defaults(func=cmd_import)
+    consent = commands.add_parser("consent", help="consent and Do-Not-Call lists").add_subparsers(
+        dest="consent_command", required=True)
+    consent_import = with_file(consent.add_parser("import", help="load consent / DNC / opt-out records"), "the list")
+    consent_import.add_argument("--source", help="where the evidence comes from (default: the file name)")
+    consent_import.set_defaults(func=cmd_consent_import)
+    subscribers = commands.add_parser("subscribers", help="subscriber master data").add_subparsers(
+        dest="subscribers_command", required=True)
+    with_file(subscribers.add_parser("import", help="load a CSV/XLSX snapshot of the CRM"), "the snapshot").set_defaults(
+        func=cmd_subscribers_import)
+
+    normalize = commands.add_parser("normalize", help="apply the normalization rules offline to a list")
+    normalize.add_argument("input", type=Path)
+    normalize.add_argument("--output", type=Path, required=True, help="JSON lines, one per data row")
+    normalize.set_defaults(func=cmd_normalize)
+
+    eligibility = commands.add_parser("eligibility", help="explain the profile-collection decision offline")
+    eligibility.add_argument("input", type=argparse.FileType("r", encoding="utf-8"), help="JSON lines")
+    eligibility.set_defaults(func=cmd_eligibility)
+
+    for name, help_text in (("funnel", "where the leads stand, overall and per province"),
+                            ("profiles", "profile completion, provenance, prompts and skips"),
+                            ("cases", "care cases: open, SLA breaches, time to resolve")):
+        report = commands.add_parser(name, help=help_text)
+        report.add_argument("--json", action="store_true")
+        report.set_defaults(func=lambda args, name=name: _report(name, args))
+
+    up = commands.add_parser("up", help="start the broker (unless KAFKA_BOOTSTRAP_SERVERS) and every service")
+    up.add_argument("--demo", action="store_true", help="then play a demonstration through both processes")
+    up.add_argument("--exit-after-demo", action="store_true", help="stop everything once the demonstration is done")
+    up.set_defaults(func=cmd_up)
 
     db = commands.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations").set_defaults(func=cmd_db_upgrade)

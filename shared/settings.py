@@ -31,6 +31,21 @@ class Settings(BaseSettings):
     session_timeout_ms: int = 10000
     metrics_port: int | None = None
     tick_seconds: float = 1.0
+    # A file holding the current time (ISO 8601): tests and demos move time forward without sleeping.
+    clock_file: str | None = None
+    # Enrichment sources for the normalizer.
+    registry_file: str | None = None
+    registry_url: str | None = None
+    # Process B: the occupation and hobby catalogues (a JSON file; the shipped one by default).
+    profile_catalogue: str | None = None
+    # After-sales care: owners, SLAs and the reopen window (a JSON file; the shipped one by default).
+    care_policy: str | None = None
+    # Contact rules: windows, caps, consent (a JSON file; the shipped one by default).
+    contact_policy: str | None = None
+    # Process A timings.
+    reply_wait_hours: float = 72
+    call_attempts_per_number: int = 3
+    call_retry_spacing_minutes: float = 120
     log_level: str = "INFO"
 
 

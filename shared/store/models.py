@@ -75,6 +75,7 @@ class Lead(Base):
     has_email: Mapped[bool] = mapped_column(Boolean, default=False)
     has_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
     has_landline: Mapped[bool] = mapped_column(Boolean, default=False)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
     imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 

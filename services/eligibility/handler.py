@@ -1,0 +1,38 @@
+"""Eligibility (SPEC B1-B3): on every answered call, tell the agent at once whether to collect
+gender, occupation and hobbies, how hard to try, and what to say — or why not."""
+
+from __future__ import annotations
+
+from shared.domain.profiles import (AnsweredCall, CallReason, CustomerMood, OwnerType, Subscriber, SubscriptionType,
+                                    Tier, agent_script, decide)
+from shared.runtime import Context, Rejected, Service
+from shared.store.models import ProfileDecision
+from shared.store.models import Subscriber as SubscriberRow
+
+
+def on_call_answered(event, ctx: Context) -> None:
+    row = ctx.session.get(SubscriberRow, event.msisdn)
+    if row is None:
+        raise Rejected(f"subscriber {event.msisdn} is not in the directory (no subscriber-upserted yet)")
+    subscriber = Subscriber(
+        msisdn=row.msisdn, owner_type=OwnerType(row.owner_type), subscription_type=SubscriptionType(row.subscription_type),
+        tier=Tier(row.tier), subscribed_since=row.subscribed_since, kndl_member=row.kndl_member, gender=row.gender,
+        occupation=row.occupation, hobbies=tuple(row.hobbies or ()))
+    call = AnsweredCall(call_id=event.call_id, msisdn=event.msisdn, answered_at=event.answered_at,
+                        call_reason=CallReason(event.call_reason), caller_is_user=event.caller_is_user,
+                        customer_mood=CustomerMood(event.customer_mood))
+    decision = decide(call, subscriber)
+    ctx.session.merge(ProfileDecision(
+        call_id=event.call_id, msisdn=event.msisdn, channel=event.channel, prompted=decision.target,
+        priority=decision.priority, skip_reasons=[r.value for r in decision.skip_reasons], decided_at=ctx.now()))
+    if decision.target:
+        ctx.emit("profile-prompted", call_id=event.call_id, msisdn=event.msisdn, agent_id=event.agent_id,
+                 fields_to_collect=[f.value for f in decision.missing_fields], priority=decision.priority,
+                 priority_reasons=[r.value for r in decision.priority_reasons], persuade=decision.persuade,
+                 script=agent_script(decision, subscriber))
+    else:
+        ctx.emit("profile-skipped", call_id=event.call_id, msisdn=event.msisdn, agent_id=event.agent_id,
+                 skip_reasons=[r.value for r in decision.skip_reasons], priority=decision.priority)
+
+
+SERVICE = Service(name="eligibility", handlers={"subscriber-call-answered": on_call_answered})

@@ -1,0 +1,32 @@
+"""Escalations (SPEC A2, A6, A7): who owns each lead careflow could not serve itself — the post
+office of its province (BDT-<code>) or the head office (TCT) — and hand-backs from BĐT to TCT."""
+
+from __future__ import annotations
+
+from shared.domain.provinces import TCT
+from shared.runtime import Context, Rejected, Service
+from shared.store.models import Escalation
+
+
+def on_escalated(event, ctx: Context) -> None:
+    escalation = ctx.session.get(Escalation, event.lead_id)
+    if escalation is None:
+        escalation = Escalation(lead_id=event.lead_id, escalated_at=ctx.now())
+        ctx.session.add(escalation)
+    escalation.owner, escalation.province_code = event.owner, event.province_code
+    escalation.reason, escalation.detail = event.reason, event.detail
+
+
+def on_returned(event, ctx: Context) -> None:
+    escalation = ctx.session.get(Escalation, event.lead_id)
+    if escalation is None:
+        raise Rejected(f"lead {event.lead_id} was never escalated, so it cannot be handed back")
+    if escalation.owner != event.returned_by:
+        raise Rejected(f"lead {event.lead_id} is owned by {escalation.owner}, not by {event.returned_by}")
+    escalation.returned_by = event.returned_by
+    # Announced like any escalation, so downstream CRM sees the new owner.
+    ctx.emit("lead-escalated", lead_id=event.lead_id, owner=TCT, province_code=escalation.province_code,
+             reason="returned_to_tct", detail=event.note)
+
+
+SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned})

@@ -1,0 +1,70 @@
+"""Lead ledger: where each lead stands in the funnel, for `careflow funnel` and the CRM.
+
+A lead moves forward only: imported → normalized → in outreach → supported or escalated; a
+customer who is supported after an escalation (the post office reached them) counts as supported.
+"""
+
+from __future__ import annotations
+
+from shared.runtime import Context, Service
+from shared.store.models import Lead
+
+STAGES = ("imported", "normalized", "in_outreach", "escalated", "supported")
+
+
+def _advance(lead: Lead, stage: str, ctx: Context) -> None:
+    if STAGES.index(stage) > STAGES.index(lead.stage):
+        lead.stage = stage
+    lead.updated_at = ctx.now()
+
+
+def _lead(ctx: Context, lead_id: str) -> Lead:
+    lead = ctx.session.get(Lead, lead_id)
+    if lead is None:
+        # Events of one lead arrive on different topics: a later one may overtake its import.
+        lead = Lead(lead_id=lead_id, stage="imported", imported_at=ctx.now(), updated_at=ctx.now(), calls=0,
+                    tax_code_valid=False, has_email=False, has_mobile=False, has_landline=False)
+        ctx.session.add(lead)
+    return lead
+
+
+def on_imported(event, ctx: Context) -> None:
+    lead = _lead(ctx, event.lead_id)
+    lead.source, lead.bhxh_unit_code = event.source, event.bhxh_unit_code or lead.bhxh_unit_code
+    lead.company_name = lead.company_name or event.company_name
+
+
+def on_normalized(event, ctx: Context) -> None:
+    lead = _lead(ctx, event.lead_id)
+    lead.tax_code, lead.tax_code_valid, lead.company_name = event.tax_code, event.tax_code_valid, event.company_name
+    lead.province_code, lead.outreach_list = event.province_code, event.outreach_list
+    lead.has_email, lead.has_mobile, lead.has_landline = event.has_email, event.has_mobile, event.has_landline
+    _advance(lead, "normalized", ctx)
+
+
+def on_escalated(event, ctx: Context) -> None:
+    lead = _lead(ctx, event.lead_id)
+    lead.province_code = lead.province_code or event.province_code
+    _advance(lead, "escalated", ctx)
+
+
+def on_requested(event, ctx: Context) -> None:
+    if getattr(event, "subject_type", "lead") == "lead":
+        _advance(_lead(ctx, getattr(event, "lead_id", None) or event.subject_id), "in_outreach", ctx)
+
+
+def on_call_ended(event, ctx: Context) -> None:
+    if event.subject_type == "lead":
+        lead = _lead(ctx, event.subject_id)
+        lead.calls += 1
+        lead.updated_at = ctx.now()
+
+
+def on_supported(event, ctx: Context) -> None:
+    _advance(_lead(ctx, event.lead_id), "supported", ctx)
+
+
+SERVICE = Service(name="lead-ledger", handlers={
+    "lead-imported": on_imported, "lead-normalized": on_normalized, "lead-escalated": on_escalated,
+    "email-requested": on_requested, "sms-requested": on_requested, "call-requested": on_requested,
+    "call-ended": on_call_ended, "customer-supported": on_supported})

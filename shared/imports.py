@@ -1,0 +1,173 @@
+"""Operator imports: a file in, one event per row out, rejects to a file beside it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.domain.leads import lead_id
+from shared.domain.provinces import province_from_address
+from shared.domain.tax_codes import normalize_tax_code
+from shared.kafka import Publisher
+from shared.tabular import Reject, RejectFile, read_rows
+
+LEAD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "tax_code": ("mst", "mã số thuế", "ma so thue", "tax code", "mã số doanh nghiệp"),
+    "company_name": ("tên doanh nghiệp", "tên đơn vị", "ten don vi", "tên công ty", "company", "name"),
+    "address": ("địa chỉ", "dia chi", "địa chỉ trụ sở"),
+    "phones": ("điện thoại", "số điện thoại", "sđt", "sdt", "phone", "dien thoai"),
+    "emails": ("email", "e-mail", "thư điện tử", "mail"),
+    "bhxh_unit_code": ("mã đơn vị", "mã đơn vị bhxh", "ma don vi", "unit code"),
+}
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    published: int = 0
+    rejected: int = 0
+    reject_file: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class RowRejected(ValueError):
+    def __init__(self, field_name: str, reason: str, raw: str | None):
+        super().__init__(reason)
+        self.field_name, self.reason, self.raw = field_name, reason, raw or ""
+
+
+RowToEvent = Callable[[int, dict[str, str | None]], dict]
+
+
+def run_import(path: Path, event_type: str, columns: Mapping[str, tuple[str, ...]], required: tuple[str, ...],
+               row_to_fields: RowToEvent, publisher: Publisher, overrides: Mapping[str, str] | None = None,
+               progress: bool = True) -> ImportSummary:
+    """Publishes one `event_type` per readable row; unreadable ones go to `<file>.rejects.csv`."""
+    summary = ImportSummary()
+    rejects = RejectFile(path.with_name(path.name + ".rejects.csv"))
+    try:
+        for number, row in read_rows(path, columns, required, overrides, progress):
+            summary.rows += 1
+            try:
+                fields = row_to_fields(number, row)
+            except RowRejected as exc:
+                rejects.add(Reject(number, exc.field_name, exc.reason, exc.raw))
+                continue
+            publisher.publish(event_type, **fields)
+            summary.published += 1
+        publisher.flush()
+    finally:
+        rejects.close()
+    summary.rejected = rejects.count
+    summary.reject_file = rejects.path if rejects.count else None
+    return summary
+
+
+def lead_fields(source: str) -> RowToEvent:
+    def to_fields(number: int, row: dict[str, str | None]) -> dict:
+        tax_code, valid = normalize_tax_code(row.get("tax_code"))
+        name = row.get("company_name")
+        if not valid and not name:
+            if row.get("tax_code"):
+                raise RowRejected("tax_code", "invalid tax code (check digit) and no company name to identify the enterprise",
+                                  row.get("tax_code"))
+            raise RowRejected("company_name", "neither a tax code nor a company name", None)
+        province = None if valid else province_from_address(row.get("address"))
+        return {"lead_id": lead_id(tax_code, valid, name, province), "source": source, "row_number": number,
+                "tax_code": row.get("tax_code"), "company_name": name, "address": row.get("address"),
+                "phones": row.get("phones"), "emails": row.get("emails"), "bhxh_unit_code": row.get("bhxh_unit_code")}
+    return to_fields
+
+
+def import_leads(path: Path, publisher: Publisher, overrides: Mapping[str, str] | None = None,
+                 progress: bool = True) -> ImportSummary:
+    return run_import(path, "lead-imported", LEAD_COLUMNS, ("tax_code", "company_name"),
+                      lead_fields(path.name), publisher, overrides, progress)
+
+
+def parse_date(text: str | None, field_name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise RowRejected(field_name, "expected a date as YYYY-MM-DD", text) from None
+
+
+def parse_bool(text: str | None, field_name: str) -> bool:
+    value = (text or "").strip().lower()
+    if value in ("1", "true", "yes", "y", "có", "co", "x"):
+        return True
+    if value in ("", "0", "false", "no", "n", "không", "khong"):
+        return False
+    raise RowRejected(field_name, "expected yes/no (true/false, 1/0, có/không)", text)
+
+
+def parse_choice(text: str | None, field_name: str, choices: tuple[str, ...]) -> str:
+    value = (text or "").strip().lower()
+    if value not in choices:
+        raise RowRejected(field_name, f"expected one of {', '.join(choices)}", text)
+    return value
+
+
+CONSENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "contact": ("số điện thoại", "phone", "email", "msisdn", "liên hệ"),
+    "channel": ("kênh",), "status": ("trạng thái",), "evidence": ("bằng chứng", "note"),
+    "changed_at": ("thời điểm", "time", "date"),
+}
+
+
+def consent_fields(source: str, now: Callable[[], dt.datetime]) -> RowToEvent:
+    from shared.domain.emails import split_emails
+    from shared.domain.phones import normalize_phone
+
+    def to_fields(number: int, row: dict[str, str | None]) -> dict:
+        raw = row.get("contact")
+        emails, _ = split_emails(raw) if raw and "@" in raw else ([], [])
+        phone = None if emails else normalize_phone(raw or "")
+        if not emails and phone is None:
+            raise RowRejected("contact", "neither a valid phone number nor a valid e-mail address", raw)
+        changed_at = now()
+        if row.get("changed_at"):
+            try:
+                changed_at = dt.datetime.fromisoformat(row["changed_at"])
+            except ValueError:
+                raise RowRejected("changed_at", "expected an ISO 8601 time", row["changed_at"]) from None
+            if changed_at.tzinfo is None:
+                raise RowRejected("changed_at", "the time needs its offset, e.g. +07:00", row["changed_at"])
+        return {"contact": emails[0] if emails else phone.e164, "contact_kind": "email" if emails else "phone",
+                "channel": parse_choice(row.get("channel") or "all", "channel", ("sms", "email", "call", "all")),
+                "status": parse_choice(row.get("status"), "status",
+                                       ("granted", "withdrawn", "dnc_listed", "dnc_removed", "erased")),
+                "source": source, "evidence": row.get("evidence"), "changed_at": changed_at}
+    return to_fields
+
+
+SUBSCRIBER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "msisdn": ("số thuê bao", "thuê bao", "phone"), "owner_type": ("loại chủ",), "subscription_type": ("loại thuê bao",),
+    "tier": ("hạng",), "subscribed_since": ("ngày hòa mạng", "activation date"), "kndl_member": ("kndl",),
+    "gender": ("giới tính",), "occupation": ("nghề nghiệp",), "hobbies": ("sở thích",),
+}
+PROVENANCE_DEFAULT = "declared"
+
+
+def subscriber_fields(number: int, row: dict[str, str | None]) -> dict:
+    from shared.domain.phones import PhoneType, normalize_phone
+
+    phone = normalize_phone(row.get("msisdn") or "")
+    if phone is None or phone.type is not PhoneType.MOBILE:
+        raise RowRejected("msisdn", "not a valid Vietnamese mobile number", row.get("msisdn"))
+    hobbies = [h.strip() for h in (row.get("hobbies") or "").split(";") if h.strip()]
+    return {
+        "msisdn": phone.e164,
+        "owner_type": parse_choice(row.get("owner_type"), "owner_type", ("individual", "company", "organization")),
+        "subscription_type": parse_choice(row.get("subscription_type"), "subscription_type",
+                                          ("prepaid", "postpaid", "service", "test")),
+        "tier": parse_choice(row.get("tier") or "standard", "tier", ("standard", "premium")),
+        "subscribed_since": parse_date(row.get("subscribed_since"), "subscribed_since"),
+        "kndl_member": parse_bool(row.get("kndl_member"), "kndl_member"),
+        "gender": row.get("gender"), "gender_provenance": PROVENANCE_DEFAULT if row.get("gender") else None,
+        "occupation": row.get("occupation"),
+        "occupation_provenance": PROVENANCE_DEFAULT if row.get("occupation") else None,
+        "hobbies": hobbies, "hobbies_provenance": PROVENANCE_DEFAULT if hobbies else None,
+    }

@@ -1,0 +1,129 @@
+"""Operator reports read from the store: the outreach funnel, profile enrichment, care cases.
+
+Each report is a plain dict (for `--json` and tests) that `render` turns into rich tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter, defaultdict
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared.store.models import CareCase, Escalation, Lead, OutreachRequest, ProfileDecision, Subscriber
+
+NO_PROVINCE = "??"
+
+
+def funnel(session: Session) -> dict:
+    rows = session.execute(select(Lead.province_code, Lead.stage, Lead.outreach_list, Lead.calls)).all()
+    requested = session.execute(select(OutreachRequest.channel, Lead.province_code,
+                                       func.count(func.distinct(OutreachRequest.lead_id)))
+                                .join(Lead, Lead.lead_id == OutreachRequest.lead_id, isouter=True)
+                                .group_by(OutreachRequest.channel, Lead.province_code)).all()
+    escalated = session.execute(select(Escalation.owner, Escalation.province_code, func.count())
+                                .group_by(Escalation.owner, Escalation.province_code)).all()
+
+    def empty() -> Counter:
+        return Counter()
+
+    by_province: dict[str, Counter] = defaultdict(empty)
+    for province, stage, outreach_list, calls in rows:
+        for key in (NO_PROVINCE if province is None else province, "all"):
+            counts = by_province[key]
+            counts["imported"] += 1
+            counts["normalized"] += outreach_list is not None
+            if outreach_list:
+                counts[f"list:{outreach_list}"] += 1
+            counts["called"] += calls > 0
+            counts["supported"] += stage == "supported"
+            counts["in_outreach"] += stage == "in_outreach"
+    for channel, province, count in requested:
+        for key in (NO_PROVINCE if province is None else province, "all"):
+            by_province[key][f"requested:{channel}"] += count
+    owners: Counter = Counter()
+    for owner, province, count in escalated:
+        owners[owner] += count
+        for key in (NO_PROVINCE if province is None else province, "all"):
+            by_province[key]["escalated"] += count
+    overall = by_province.pop("all", Counter())
+    return {"overall": dict(overall), "escalated_by_owner": dict(sorted(owners.items())),
+            "by_province": {p: dict(c) for p, c in sorted(by_province.items())}}
+
+
+def profiles(session: Session) -> dict:
+    subscribers = session.execute(select(Subscriber.gender, Subscriber.gender_provenance, Subscriber.occupation,
+                                         Subscriber.occupation_provenance, Subscriber.hobbies,
+                                         Subscriber.hobbies_provenance)).all()
+    total = len(subscribers)
+    completion, provenance = {}, {}
+    for index, name in enumerate(("gender", "occupation", "hobbies")):
+        filled = [row for row in subscribers if row[index * 2]]
+        completion[name] = round(len(filled) / total, 4) if total else 0.0
+        provenance[name] = dict(Counter(row[index * 2 + 1] or "unknown" for row in filled))
+    complete = sum(all(row[i] for i in (0, 2, 4)) for row in subscribers)
+    decisions = session.execute(select(ProfileDecision.channel, ProfileDecision.prompted,
+                                       ProfileDecision.skip_reasons)).all()
+    per_channel: dict[str, Counter] = defaultdict(Counter)
+    for channel, prompted, reasons in decisions:
+        per_channel[channel]["prompted" if prompted else "skipped"] += 1
+        for reason in reasons or ():
+            per_channel[channel][f"skip:{reason}"] += 1
+    return {"subscribers": total, "complete_profiles": complete, "completion": completion,
+            "provenance": provenance, "calls": {c: dict(v) for c, v in sorted(per_channel.items())}}
+
+
+def cases(session: Session, now: dt.datetime) -> dict:
+    rows = session.scalars(select(CareCase)).all()
+    open_cases: Counter = Counter()
+    ages: dict[str, list[float]] = defaultdict(list)
+    resolve_hours: dict[str, list[float]] = defaultdict(list)
+    resolve_hours_province: dict[str, list[float]] = defaultdict(list)
+    breaches = Counter()
+    for case in rows:
+        if case.breaches:
+            breaches[case.kind] += case.breaches
+        if case.status != "resolved":
+            open_cases[f"{case.kind} / {case.owner}"] += 1
+            ages[case.kind].append((now - case.opened_at).total_seconds() / 3600)
+        elif case.resolved_at is not None:
+            hours = (case.resolved_at - case.opened_at).total_seconds() / 3600
+            resolve_hours[case.kind].append(hours)
+            resolve_hours_province[case.province_code or NO_PROVINCE].append(hours)
+    return {
+        "open_by_kind_and_owner": dict(sorted(open_cases.items())),
+        "open_oldest_hours_by_kind": {k: round(max(v), 1) for k, v in sorted(ages.items())},
+        "sla_breaches_by_kind": dict(sorted(breaches.items())),
+        "median_hours_to_resolve_by_kind": {k: round(statistics.median(v), 2) for k, v in sorted(resolve_hours.items())},
+        "median_hours_to_resolve_by_province": {k: round(statistics.median(v), 2)
+                                                for k, v in sorted(resolve_hours_province.items())},
+    }
+
+
+def render(title: str, report: dict, console: Console | None = None) -> None:
+    """Prints a report: each flat mapping as a two-column table, each nested one as a grid."""
+    console = console or Console()
+    console.rule(f"[bold]{title}")
+    for section, value in report.items():
+        if not isinstance(value, dict):
+            console.print(f"{section}: [bold]{value}")
+        elif value and all(isinstance(v, dict) for v in value.values()):
+            columns = sorted({c for v in value.values() for c in v})
+            table = Table(title=section, show_lines=False)
+            table.add_column("")
+            for column in columns:
+                table.add_column(column, justify="right")
+            for row, counts in value.items():
+                table.add_row(row, *(str(counts.get(c, 0)) for c in columns))
+            console.print(table)
+        else:
+            table = Table(title=section)
+            table.add_column("")
+            table.add_column("", justify="right")
+            for key, count in value.items():
+                table.add_row(str(key), str(count))
+            console.print(table)

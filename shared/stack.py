@@ -1,0 +1,133 @@
+"""`careflow up`: the broker (unless one is named), the store, every service as its own process,
+optionally the demonstration, then the reports; Ctrl-C stops it all cleanly."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+
+from shared.settings import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES_DIR = ROOT / "services"
+
+
+def service_names() -> list[str]:
+    """Every folder of services/ that holds a handler: what `careflow up` and compose run."""
+    return sorted(p.parent.name for p in SERVICES_DIR.glob("*/handler.py"))
+
+
+class ServiceProcesses:
+    """One process per service, logs in a folder; stopped with SIGTERM (then SIGKILL if stuck)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path):
+        self.env, self.log_dir = env, log_dir
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, names: list[str]) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            log = open(self.log_dir / f"{name}.log", "ab")
+            self.processes[name] = subprocess.Popen([sys.executable, "-m", "shared.cli", "service", name],
+                                                    cwd=ROOT, env=self.env, stdout=log, stderr=log)
+
+    def exited(self) -> dict[str, int]:
+        return {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
+
+    def stop(self, timeout: float = 30) -> dict[str, int]:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        codes = {}
+        for name, process in self.processes.items():
+            try:
+                codes[name] = process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                codes[name] = process.wait()
+        return codes
+
+
+@contextlib.contextmanager
+def running_stack(workdir: Path, clock_file: Path | None = None,
+                  extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """Yields the environment of a running careflow: broker, migrated store, every service."""
+    from shared.broker import broker_from_environment
+    from shared.kafka import ensure_all_topics
+    from shared.store import migrate
+
+    config = settings()
+    with broker_from_environment() as bootstrap:
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DATABASE_URL": config.database_url,
+               **(extra_env or {})}
+        if clock_file:
+            env["CAREFLOW_CLOCK_FILE"] = str(clock_file)
+        migrate(config.database_url)
+        ensure_all_topics(bootstrap, config.partitions, config.topic_prefix)
+        processes = ServiceProcesses(env, workdir / "logs")
+        processes.start(service_names())
+        try:
+            yield env
+        finally:
+            codes = processes.stop()
+            failed = {n: c for n, c in codes.items() if c != 0}
+            if failed:
+                Console(stderr=True).print(f"[red]services that did not stop cleanly: {failed}")
+
+
+def up(demo: bool, exit_after_demo: bool) -> int:
+    from shared import reports
+    from shared.clock import set_file_clock
+    from shared.store import session_factory
+
+    console = Console()
+    workdir = ROOT / "var"
+    clock_file = workdir / "clock" if demo else None
+    if clock_file:
+        clock_file.parent.mkdir(parents=True, exist_ok=True)
+        set_file_clock(clock_file, dt.datetime.now(dt.timezone.utc))
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    extra_env = {}
+    if demo:
+        from shared.demo import prepare
+
+        extra_env = prepare(workdir / "demo")
+    with console.status("starting the broker and the services…"):
+        stack = running_stack(workdir, clock_file, extra_env)
+        env = stack.__enter__()
+    try:
+        console.print(f"broker at [bold]{env['KAFKA_BOOTSTRAP_SERVERS']}[/], store at [bold]{settings().database_url}[/], "
+                      f"services logging to {workdir / 'logs'}")
+        if demo:
+            from shared.demo import run_demo
+
+            run_demo(env, workdir / "demo", clock_file, console)
+            with session_factory(settings().database_url)() as session:
+                reports.render("Outreach funnel", reports.funnel(session), console)
+                reports.render("Subscriber profiles", reports.profiles(session), console)
+                reports.render("After-sales care cases", reports.cases(session, _clock_now(clock_file)), console)
+        if not exit_after_demo:
+            console.print("careflow is running; Ctrl-C stops it.")
+            stop.wait()
+    finally:
+        with console.status("stopping…"):
+            stack.__exit__(None, None, None)
+    console.print("stopped cleanly.")
+    return 0
+
+
+def _clock_now(clock_file: Path | None) -> dt.datetime:
+    from shared.clock import clock_for
+
+    return clock_for(str(clock_file) if clock_file else None)()

@@ -1,0 +1,164 @@
+"""Reading operator files (CSV or Excel .xlsx) row by row, columns mapped by header.
+
+Rows stream: a file of a million rows is never held in memory. A row that cannot be read becomes
+a `Reject` with its 1-based data row number, the field and the reason, for the reject file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+class FileFormatError(ValueError):
+    """The file as a whole cannot be read: unknown format, or a required column is missing."""
+
+
+@dataclass(frozen=True)
+class Reject:
+    row: int
+    field: str
+    reason: str
+    raw: str
+
+
+def fold(text: str) -> str:
+    """Lower-case, without diacritics or separators: how headers are compared."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).lower()
+
+
+def column_map(header: list[str], aliases: Mapping[str, tuple[str, ...]], required: tuple[str, ...],
+               overrides: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Field → column index. `overrides` maps a header as written in the file to a field."""
+    folded = {fold(h or ""): i for i, h in enumerate(header)}
+    mapping: dict[str, int] = {}
+    for written, field_name in (overrides or {}).items():
+        if fold(written) not in folded:
+            raise FileFormatError(f"--map names column {written!r}, which the file does not have")
+        mapping[field_name] = folded[fold(written)]
+    for field_name, names in aliases.items():
+        if field_name not in mapping:
+            index = next((folded[fold(n)] for n in (field_name, *names) if fold(n) in folded), None)
+            if index is not None:
+                mapping[field_name] = index
+    missing = [f for f in required if f not in mapping]
+    if missing:
+        raise FileFormatError(f"missing column(s) {', '.join(missing)}; the header has: {', '.join(map(str, header))}")
+    return mapping
+
+
+def read_rows(path: Path, aliases: Mapping[str, tuple[str, ...]], required: tuple[str, ...] = (),
+              overrides: Mapping[str, str] | None = None, progress: bool = False) -> Iterator[tuple[int, dict[str, str | None]]]:
+    """Yields (1-based data row number, {field: text or None}) for each data row."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        yield from _csv_rows(path, aliases, required, overrides, progress)
+    elif suffix in (".xlsx", ".xlsm"):
+        yield from _xlsx_rows(path, aliases, required, overrides, progress)
+    else:
+        raise FileFormatError(f"{path.name}: expected a .csv or .xlsx file")
+
+
+def _cells(row: list, mapping: dict[str, int]) -> dict[str, str | None]:
+    values = {}
+    for field_name, index in mapping.items():
+        value = row[index] if index < len(row) else None
+        text = ("" if value is None else str(value)).strip()
+        values[field_name] = text or None
+    return values
+
+
+def _progress(total: float, label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=False)
+
+
+def _csv_rows(path, aliases, required, overrides, progress):
+    size = path.stat().st_size
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text)
+        header = next(reader, None)
+        if header is None:
+            raise FileFormatError(f"{path.name} is empty")
+        mapping = column_map(header, aliases, required, overrides)
+        with _maybe_progress(progress, size, f"reading {path.name}") as advance:
+            for number, row in enumerate(reader, start=1):
+                if not any(cell.strip() for cell in row):
+                    continue
+                if number % 2000 == 0:
+                    advance(raw.tell())
+                yield number, _cells(row, mapping)
+            advance(size)
+
+
+def _xlsx_rows(path, aliases, required, overrides, progress):
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise FileFormatError(f"{path.name}: the first sheet is empty")
+        mapping = column_map([str(h) if h is not None else "" for h in header], aliases, required, overrides)
+        total = max((sheet.max_row or 1) - 1, 1)
+        with _maybe_progress(progress, total, f"reading {path.name}") as advance:
+            for number, row in enumerate(rows, start=1):
+                if row is None or all(v is None or str(v).strip() == "" for v in row):
+                    continue
+                if number % 2000 == 0:
+                    advance(number)
+                yield number, _cells(list(row), mapping)
+            advance(total)
+    finally:
+        workbook.close()
+
+
+class _maybe_progress:
+    """A rich progress bar on the terminal (completed = bytes or rows read), or nothing."""
+
+    def __init__(self, enabled: bool, total: float, label: str):
+        self.bar = _progress(total, label) if enabled else None
+        self.total = total
+        self.label = label
+
+    def __enter__(self):
+        if self.bar is None:
+            return lambda _done: None
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=self.total)
+        return lambda done: self.bar.update(task, completed=done)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+class RejectFile:
+    """A CSV beside the imported file: row, field, reason, raw value. Created on the first reject."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0
+        self._handle = None
+        self._writer = None
+
+    def add(self, reject: Reject) -> None:
+        if self._writer is None:
+            self._handle = open(self.path, "w", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["row", "field", "reason", "raw"])
+        self._writer.writerow([reject.row, reject.field, reject.reason, reject.raw])
+        self.count += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
