@@ -63,7 +63,7 @@ SUBSCRIBERS = [
     ("0901000001", "individual", "prepaid", "standard", "2024-01-10", "no", "", "", ""),
     ("0901000002", "individual", "postpaid", "premium", "2019-05-01", "no", "female", "", ""),
     ("0901000003", "company", "postpaid", "standard", "2020-01-01", "no", "", "", ""),
-    ("0901000004", "individual", "prepaid", "standard", "2018-03-03", "yes", "male", "Kỹ sư", "Nhóm thể thao"),
+    ("0901000004", "individual", "prepaid", "standard", "2018-03-03", "yes", "male", "Kỹ sư, kỹ thuật viên", "Nhóm thể thao"),
     ("0901000005", "individual", "test", "standard", "2025-01-01", "no", "", "", ""),
     ("0901000006", "individual", "prepaid", "standard", "2023-06-06", "yes", "", "", ""),
 ]
@@ -125,7 +125,7 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
     prompts = peers.wait_for("profile-prompted", 3)
     console.print(f"the agent was guided on {len(prompts)} call(s); the others were skipped with their reasons")
     outcomes = {"+84901000001": dict(outcome="provided", gender="male", gender_source="agent_assessed",
-                                     occupation="Kỹ sư", hobbies=["Nhóm thể thao", "Nhóm âm nhạc"]),
+                                     occupation="Kỹ sư, kỹ thuật viên", hobbies=["Nhóm thể thao", "Nhóm âm nhạc"]),
                 "+84901000002": dict(outcome="refused"),
                 "+84901000004": dict(outcome="dropped")}
     for prompt in prompts:

@@ -119,7 +119,7 @@ class ServiceRunner:
         self.settings = settings
         self.clock = clock
         self.sessions = sessions if sessions is not None else (
-            session_factory(settings.database_url) if service.uses_store or service.deadline_handlers else None)
+            session_factory(settings.database_url, for_writes=True) if service.uses_store or service.deadline_handlers else None)
         self.stopping = False
         self.prefix = settings.topic_prefix
         self.group = self.prefix + service.name

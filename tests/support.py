@@ -72,3 +72,12 @@ def start_service(name: str, settings, *, instance_id: str = "0", extra_env: dic
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", "shared.cli", "service", name], cwd=ROOT, env=env,
                             stdout=out, stderr=out)
+
+
+def wait_for(predicate, timeout: float = 60, message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {message}")

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, immediate: bool = False) -> Engine:
+    """`immediate`: on SQLite, every transaction takes the write lock up front (for services,
+    whose transactions read then write: two of them never deadlock upgrading a read lock)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
@@ -34,8 +36,7 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection):
-        # IMMEDIATE takes the write lock up front: two instances never deadlock upgrading a read.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -48,5 +49,5 @@ def migrate(url: str) -> None:
     command.upgrade(config, "head")
 
 
-def session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(make_engine(url), expire_on_commit=False)
+def session_factory(url: str, for_writes: bool = False) -> sessionmaker[Session]:
+    return sessionmaker(make_engine(url, immediate=for_writes), expire_on_commit=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import signal
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from shared.kafka import Publisher, ensure_all_topics
 from shared.store import session_factory
 from shared.store.models import Escalation, ProcessedEvent
-from tests.support import TopicReader, committed_lag, start_service
+from tests.support import TopicReader, committed_lag, start_service, wait_for
 
 pytestmark = pytest.mark.integration
 RELAY = "tests.integration.relay_service:SERVICE"
@@ -24,15 +23,6 @@ def publish_leads(settings, names):
         for i, name in enumerate(names):
             publisher.publish("lead-imported", lead_id=f"mst:{i:010d}", source="test.csv", row_number=i + 1,
                               company_name=name)
-
-
-def wait_for(predicate, timeout=60, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {message}")
 
 
 def escalation_count(url):
