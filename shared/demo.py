@@ -159,15 +159,16 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
 class Peers:
     """The telephony platform and the marketing tool, as scripted for the demonstration."""
 
-    def __init__(self, bootstrap: str, prefix: str, publisher: Publisher, clock: Callable[[], dt.datetime]):
-        self.prefix, self.publisher, self.clock = prefix, publisher, clock
+    def __init__(self, bootstrap: str, prefix: str, publisher: Publisher, clock: Callable[[], dt.datetime],
+                 call_script: dict[str, list[str]] = CALL_SCRIPT, replies: dict[str, str] = REPLIES):
+        self.prefix, self.publisher, self.clock, self.replies = prefix, publisher, clock, replies
         self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-peers-{uuid.uuid4().hex[:6]}",
                                   "isolation.level": "read_committed", "auto.offset.reset": "earliest"})
         self.topics = ["call-requested", "email-requested", "profile-prompted", "subscriber-profile-updated",
                        "care-case-opened"]
         self.consumer.subscribe([prefix + t for t in self.topics])
         self.seen: dict[str, list] = {t: [] for t in self.topics}
-        self.script = {number: list(outcomes) for number, outcomes in CALL_SCRIPT.items()}
+        self.script = {number: list(outcomes) for number, outcomes in call_script.items()}
         self.replied: set[str] = set()
         self.last_activity = time.monotonic()
 
@@ -196,10 +197,10 @@ class Peers:
                                disposition=disposition, agent_id="CSKH-01")
 
     def _answer_email(self, request) -> None:
-        if request.to in REPLIES and request.to not in self.replied:
+        if request.to in self.replies and request.to not in self.replied:
             self.replied.add(request.to)
             self.publisher.publish("email-replied", lead_id=request.lead_id, from_address=request.to,
-                                   text=REPLIES[request.to], replied_at=self.clock())
+                                   text=self.replies[request.to], replied_at=self.clock())
 
     def play_until(self, condition: Callable[[], bool], console: Console, what: str, timeout: float = 120) -> None:
         with console.status(f"waiting for {what}…"):

@@ -80,6 +80,16 @@ class Lead(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+class OutreachLead(Base):
+    """What the outreach services need of a lead they work on: who it is and where it is."""
+
+    __tablename__ = "outreach_leads"
+    lead_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    tax_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    province_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    company_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class Contact(Base):
     """A lead's phone number or e-mail address and whether it still works."""
 
@@ -90,6 +100,8 @@ class Contact(Base):
     phone_type: Mapped[str | None] = mapped_column(String(10), nullable=True)
     position: Mapped[int] = mapped_column(Integer)
     dead: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Left by the customer (in an e-mail reply): calling it answers their request, not marketing.
+    given_by_customer: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class OutreachRequest(Base):
@@ -128,13 +140,14 @@ class Escalation(Base):
 
 
 class Consent(Base):
-    """The consent state of a phone number or e-mail address for one marketing channel."""
+    """The consent state of one phone number or e-mail address (the domain's ConsentState)."""
 
     __tablename__ = "consents"
     contact: Mapped[str] = mapped_column(String(320), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20))
-    on_dnc_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    granted: Mapped[list] = mapped_column(JSON, default=list)
+    withdrawn: Mapped[list] = mapped_column(JSON, default=list)
+    dnc_listed: Mapped[bool] = mapped_column(Boolean, default=False)
+    erased: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
@@ -149,6 +162,17 @@ class ConsentEvidence(Base):
     source: Mapped[str] = mapped_column(String(200))
     evidence: Mapped[str | None] = mapped_column(Text, nullable=True)
     changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class CareCustomer(Base):
+    """A customer careflow supported (`customer-supported`): who may open after-sales care cases."""
+
+    __tablename__ = "care_customers"
+    customer_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    tax_code: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    province_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    supported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    via: Mapped[str] = mapped_column(String(20))
 
 
 class CareCase(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 23:17:27.876448
+Create Date: 2026-11-22 23:48:19.244579
 """
 from alembic import op
 import sqlalchemy as sa
@@ -44,6 +44,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_care_cases_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_care_cases_status'), ['status'], unique=False)
 
+    op.create_table('care_customers',
+    sa.Column('customer_id', sa.String(length=300), nullable=False),
+    sa.Column('tax_code', sa.String(length=20), nullable=True),
+    sa.Column('province_code', sa.String(length=2), nullable=True),
+    sa.Column('supported_at', shared.store.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('via', sa.String(length=20), nullable=False),
+    sa.PrimaryKeyConstraint('customer_id')
+    )
+    with op.batch_alter_table('care_customers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_care_customers_tax_code'), ['tax_code'], unique=False)
+
     op.create_table('consent_evidence',
     sa.Column('event_id', sa.String(length=64), nullable=False),
     sa.Column('contact', sa.String(length=320), nullable=False),
@@ -59,11 +70,12 @@ def upgrade() -> None:
 
     op.create_table('consents',
     sa.Column('contact', sa.String(length=320), nullable=False),
-    sa.Column('channel', sa.String(length=10), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('on_dnc_list', sa.Boolean(), nullable=False),
+    sa.Column('granted', sa.JSON(), nullable=False),
+    sa.Column('withdrawn', sa.JSON(), nullable=False),
+    sa.Column('dnc_listed', sa.Boolean(), nullable=False),
+    sa.Column('erased', sa.Boolean(), nullable=False),
     sa.Column('updated_at', shared.store.models.UtcDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('contact', 'channel')
+    sa.PrimaryKeyConstraint('contact')
     )
     op.create_table('contacts',
     sa.Column('lead_id', sa.String(length=300), nullable=False),
@@ -72,6 +84,7 @@ def upgrade() -> None:
     sa.Column('phone_type', sa.String(length=10), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('dead', sa.Boolean(), nullable=False),
+    sa.Column('given_by_customer', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('lead_id', 'value')
     )
     op.create_table('deadlines',
@@ -114,6 +127,7 @@ def upgrade() -> None:
     sa.Column('has_email', sa.Boolean(), nullable=False),
     sa.Column('has_mobile', sa.Boolean(), nullable=False),
     sa.Column('has_landline', sa.Boolean(), nullable=False),
+    sa.Column('calls', sa.Integer(), nullable=False),
     sa.Column('imported_at', shared.store.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', shared.store.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('lead_id')
@@ -122,6 +136,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_leads_province_code'), ['province_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_stage'), ['stage'], unique=False)
 
+    op.create_table('outreach_leads',
+    sa.Column('lead_id', sa.String(length=300), nullable=False),
+    sa.Column('tax_code', sa.String(length=20), nullable=True),
+    sa.Column('province_code', sa.String(length=2), nullable=True),
+    sa.Column('company_name', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('lead_id')
+    )
     op.create_table('outreach_requests',
     sa.Column('request_id', sa.String(length=64), nullable=False),
     sa.Column('lead_id', sa.String(length=300), nullable=False),
@@ -187,6 +208,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_outreach_requests_contact'))
 
     op.drop_table('outreach_requests')
+    op.drop_table('outreach_leads')
     with op.batch_alter_table('leads', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_leads_stage'))
         batch_op.drop_index(batch_op.f('ix_leads_province_code'))
@@ -206,6 +228,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_consent_evidence_contact'))
 
     op.drop_table('consent_evidence')
+    with op.batch_alter_table('care_customers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_care_customers_tax_code'))
+
+    op.drop_table('care_customers')
     with op.batch_alter_table('care_cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_care_cases_status'))
         batch_op.drop_index(batch_op.f('ix_care_cases_customer_id'))
