@@ -25,7 +25,7 @@ from shared.clock import file_clock, set_file_clock
 from shared.kafka import Publisher
 from shared.settings import settings
 from shared.store import session_factory
-from shared.store.models import CareCase, Lead, Subscriber
+from shared.store.models import CareCase, Consent, Lead, Subscriber
 
 ENTERPRISES = [
     # tax code, name, address, phones, e-mails — each row exercises a rule.
@@ -91,8 +91,10 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
                 ["0912345678", "0383456789", "02838251234", "0905111222", "0903123456", "02043882123"]]
                + [(e, "email", "granted", "đăng ký nhận tin") for e in
                   ["lienhe@minhan.vn", "ketoan@anphat.com.vn", "info@godongnai.vn", "hr@mayhungyen.vn"]])
-    run_import(folder / "consent.csv", "consent-changed", CONSENT_COLUMNS, ("contact", "status"),
-               consent_fields("demo consent.csv", clock), publisher, progress=False)
+    consents = run_import(folder / "consent.csv", "consent-changed", CONSENT_COLUMNS, ("contact", "status"),
+                          consent_fields("demo consent.csv", clock), publisher, progress=False)
+    # Operators load the consent list before the leads: the segmenter checks it on every request.
+    _wait(lambda: _count(sessions, Consent) >= consents.published, "the consent list")
     _write_csv(folder / "enterprises.csv", ["Mã số thuế", "Tên doanh nghiệp", "Địa chỉ", "Điện thoại", "Email"], ENTERPRISES)
     summary = import_leads(folder / "enterprises.csv", publisher, progress=False)
     console.print(f"imported {summary.published} enterprises, {summary.rejected} row(s) rejected → {summary.reject_file}")

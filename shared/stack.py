@@ -94,7 +94,9 @@ def up(demo: bool, exit_after_demo: bool) -> int:
     clock_file = workdir / "clock" if demo else None
     if clock_file:
         clock_file.parent.mkdir(parents=True, exist_ok=True)
-        set_file_clock(clock_file, dt.datetime.now(dt.timezone.utc))
+        # The demonstration's day starts at 09:00 Vietnam time, inside every permitted contact window.
+        vietnam = dt.timezone(dt.timedelta(hours=7))
+        set_file_clock(clock_file, dt.datetime.now(vietnam).replace(hour=9, minute=0, second=0, microsecond=0))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
