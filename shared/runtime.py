@@ -163,7 +163,12 @@ class ServiceRunner:
             log.info("service stopped")
 
     def poll_once(self, timeout: float = 0.5) -> int:
-        messages = self.consumer.consume(self.settings.batch_size, timeout=timeout)
+        # Wait for the first message only, then take what is already fetched: consume() alone
+        # would hold a half-full batch until its timeout, adding that much latency at low rates.
+        first = self.consumer.poll(timeout)
+        messages = [] if first is None else [first]
+        if first is not None and self.settings.batch_size > 1:
+            messages += self.consumer.consume(self.settings.batch_size - 1, timeout=0)
         messages = [m for m in messages if not self._is_transport_error(m)]
         if messages:
             self._process_batch(messages)
