@@ -28,18 +28,14 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-HEAD_OFFICE = "TCT"
+from shared.domain.provinces import PROVINCE_CODES, TCT, post_office_code
+
+HEAD_OFFICE = TCT
 PROVINCE_POST_OFFICE = "BDT"
 """Queue token meaning "the BĐT of the customer's province" (``BDT-xx``, or ``TCT`` if unknown)."""
 BDT_PATTERN = "BDT-*"
 """Ladder key matching any provincial post office."""
 
-# The 34 provincial units since 1 July 2025 (SPEC, normalization rules).
-PROVINCE_CODES = frozenset({
-    "01", "04", "08", "11", "12", "14", "15", "19", "20", "22", "24", "25", "31", "33", "37", "38",
-    "40", "42", "44", "46", "48", "51", "52", "56", "66", "68", "75", "79", "80", "82", "86", "91",
-    "92", "96",
-})
 
 _BDT_RE = re.compile(r"^BDT-\d{2}$")
 
@@ -248,8 +244,7 @@ def normalize_province(province_code: str | int | None) -> str | None:
 
 def province_post_office(province_code: str | int | None) -> str:
     """``BDT-<code>`` for a known province, ``TCT`` otherwise."""
-    code = normalize_province(province_code)
-    return f"BDT-{code}" if code else HEAD_OFFICE
+    return post_office_code(normalize_province(province_code))
 
 
 def route(kind: CareKind | str, province_code: str | int | None, policy: CarePolicy) -> str:

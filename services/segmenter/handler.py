@@ -1,0 +1,83 @@
+"""Segmenter (SPEC A4-A5): a normalized lead becomes a channel plan — e-mail marketing, SMS
+marketing, a consultation call to the mobile first — under the contact rules; a lead that can
+be reached no way is escalated. It also keeps the consent and Do-Not-Call state the rules read."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, update
+
+from shared import outreach
+from shared.domain.calls import dial_order
+from shared.domain.contact_rules import Blocked
+from shared.runtime import Context, Service
+from shared.settings import settings
+from shared.store import deadlines
+from shared.store.models import ConsentEvidence, Contact, OutreachLead
+
+
+def on_lead_normalized(event, ctx: Context) -> None:
+    if not _remember(event, ctx):
+        return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
+    if event.outreach_list == "insufficient":
+        outreach.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
+        return
+    blocked: list[str] = []
+    emailed = False
+    for address in event.emails:
+        decision = outreach.request_email(ctx, event.lead_id, address)
+        if isinstance(decision, Blocked):
+            blocked.append(f"e-mail: {decision.reason}")
+        emailed |= not isinstance(decision, Blocked)
+    for phone in (p for p in event.phones if p.type == "mobile"):
+        decision = outreach.request_sms(ctx, event.lead_id, phone.e164)
+        if isinstance(decision, Blocked):
+            blocked.append(f"sms: {decision.reason}")
+    for number in (n for n in dial_order(outreach.dial_numbers(ctx, event.lead_id)) if not n.dead):
+        decision = outreach.request_call(ctx, event.lead_id, number.e164, 1, "first consultation call")
+        if not isinstance(decision, Blocked):
+            return
+        blocked.append(f"call: {decision.reason}")
+    if emailed:
+        # E-mail only: the customer may reply or call the hotline; past the wait, the post office takes over.
+        due = ctx.now() + dt.timedelta(hours=settings().reply_wait_hours)
+        deadlines.schedule(ctx.session, f"reply-wait:{event.lead_id}", outreach.REPLY_WAIT, event.lead_id, due,
+                           {"correlation_id": event.envelope.correlation_id})
+        return
+    outreach.escalate(ctx, event.lead_id, "unreachable",
+                      "the contact rules allow no channel: " + "; ".join(sorted(set(blocked))))
+
+
+def _remember(event, ctx: Context) -> bool:
+    """Keeps the lead and its contacts; False when the lead was already known."""
+    known = ctx.session.get(OutreachLead, event.lead_id) is not None
+    ctx.session.merge(OutreachLead(lead_id=event.lead_id, tax_code=event.tax_code, province_code=event.province_code,
+                                   company_name=event.company_name))
+    contacts = [(p.e164, "phone", p.type) for p in event.phones if p.type in ("mobile", "landline", "voip")]
+    contacts += [(address, "email", None) for address in event.emails]
+    for position, (value, kind, phone_type) in enumerate(contacts):
+        existing = ctx.session.get(Contact, (event.lead_id, value))
+        if existing is None:
+            ctx.session.add(Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
+                                    position=position, dead=False, given_by_customer=False))
+    return not known
+
+
+def on_consent_changed(event, ctx: Context) -> None:
+    state = outreach.consent_of(ctx, event.contact).apply(event.status, event.channel)
+    outreach.record_consent(ctx, event.contact, state)
+    if event.status == "erased":
+        # The person asked to be forgotten: only the suppression entry itself stays, so that they
+        # are never contacted again.
+        ctx.session.execute(delete(Contact).where(Contact.value == event.contact))
+        ctx.session.execute(update(ConsentEvidence).where(ConsentEvidence.contact == event.contact)
+                            .values(evidence=None))
+    ctx.session.add(ConsentEvidence(event_id=event.envelope.event_id, contact=event.contact, channel=event.channel,
+                                    status=event.status, source=event.source,
+                                    evidence=None if event.status == "erased" else event.evidence,
+                                    changed_at=event.changed_at))
+
+
+SERVICE = Service(name="segmenter", handlers={"lead-normalized": on_lead_normalized,
+                                              "consent-changed": on_consent_changed})

@@ -1,0 +1,175 @@
+"""Process A end to end: every outreach service as a process on the real broker. The test imports
+a Vietnam Social Security list and plays the telephony platform and the marketing tool; time is
+moved through the services' clock file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import signal
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import func, select
+
+from shared.clock import set_file_clock
+from shared.demo import Peers
+from shared.domain.leads import lead_id
+from shared.kafka import Publisher, ensure_all_topics
+from shared.reports import funnel
+from shared.store import session_factory
+from shared.store.models import Consent, Escalation, Lead, ProcessedEvent
+from tests.support import ROOT, TopicReader, start_service, wait_for
+
+pytestmark = pytest.mark.e2e
+VN = dt.timezone(dt.timedelta(hours=7))
+START = dt.datetime(2026, 5, 4, 9, 0, tzinfo=VN)  # a Monday morning: calls and SMS are permitted
+SERVICES = ("normalizer", "segmenter", "replies", "calls", "escalations", "lead_ledger")
+
+LIST = [
+    ["Mã số thuế", "Tên doanh nghiệp", "Địa chỉ", "Điện thoại", "Email"],
+    ["0100233488", "Công ty TNHH Minh An", "12 Tràng Tiền, Hoàn Kiếm, Hà Nội", "0166 234 5678", "lienhe@minhan.vn"],
+    ["0314409058", "Công ty CP Sài Gòn Xanh", "45 Lê Lợi, Quận 1, TP.HCM", "0903 111 222 - (08) 3825 1234", ""],
+    ["0300000018", "Công ty TNHH Kỹ thuật Hải Phòng", "Số 5 đường Hải Phòng, Thanh Khê, Đà Nẵng", "0905.111.222", ""],
+    ["0400000029", "Công ty TNHH An Phát", "KCN Trà Nóc, Cần Thơ", "", "ketoan@anphat.com.vn"],
+    ["0600000040", "Công ty TNHH Gỗ Đồng Nai", "Biên Hòa, Đồng Nai", "", "info[at]godongnai.vn"],
+    ["1100000090", "Công ty TNHH May Hưng Yên", "Văn Lâm, Hưng Yên", "", "hr@mayhungyen.vn"],
+    ["0800000062", "Doanh nghiệp tư nhân Hưng Thịnh", "Thái Bình", "", ""],
+    ["0900000073", "Công ty TNHH Nông sản Lục Ngạn", "Lục Ngạn, Bắc Giang", "1900 54 54 81", ""],
+    ["0700000051", "Công ty CP Xây dựng Tây Nguyên", "Pleiku, Gia Lai", "0977 000 111", ""],
+    ["0100233488", "Công ty TNHH Minh An", "12 Tràng Tiền, Hoàn Kiếm, Hà Nội", "0166 234 5678", "lienhe@minhan.vn"],
+    ["0100233480", "", "Hà Nội", "0912 000 000", ""],
+    ["", "Hộ kinh doanh Phúc Lộc", "20 Lê Lợi, TP Huế", "0234 3822 123", ""],
+]
+CONSENT = [["contact", "channel", "status", "evidence"]] + [
+    [number, "all", "granted", "hợp đồng BHXH điện tử"]
+    for number in ("0166 234 5678", "0903111222", "02838251234", "0905111222", "02343822123")] + [
+    [address, "email", "granted", "đăng ký nhận tin"]
+    for address in ("lienhe@minhan.vn", "ketoan@anphat.com.vn", "info@godongnai.vn", "hr@mayhungyen.vn")] + [
+    ["0977000111", "all", "granted", "hợp đồng"], ["0977000111", "all", "dnc_listed", "danh sách DNC quốc gia"]]
+REGISTRY = [["tax_code", "company_name", "status", "address", "phones", "emails"],
+            ["0800000062", "Doanh nghiệp tư nhân Hưng Thịnh", "ngừng hoạt động", "Thái Bình", "", ""]]
+CALLS = {"+84362345678": ["right_person"], "+84903111222": ["wrong_person"], "+842838251234": ["right_person"],
+         "+84905111222": ["no_answer", "busy", "no_answer"], "+84903123456": ["right_person"],
+         "+842343822123": ["right_person"]}
+REPLIES = {"ketoan@anphat.com.vn": "Chào anh chị, vui lòng gọi cho tôi qua số 0903 123 456 giờ hành chính.",
+           "info@godongnai.vn": "Xin ngừng gửi email quảng cáo cho chúng tôi."}
+
+
+def _write(path, rows) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def _careflow(settings, *args) -> subprocess.CompletedProcess:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "DATABASE_URL": settings.database_url,
+           "CAREFLOW_TOPIC_PREFIX": settings.topic_prefix, "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture
+def outreach(settings_for, sqlite_url, tmp_path):
+    clock_file = tmp_path / "clock"
+    set_file_clock(clock_file, START)
+    _write(tmp_path / "registry.csv", REGISTRY)
+    settings = settings_for(sqlite_url, clock_file=str(clock_file))
+    ensure_all_topics(settings.kafka_bootstrap_servers, settings.partitions, settings.topic_prefix)
+    env = {"CAREFLOW_CLOCK_FILE": str(clock_file), "CAREFLOW_REGISTRY_FILE": str(tmp_path / "registry.csv"),
+           "CAREFLOW_TICK_SECONDS": "0.2"}
+    services = [start_service(name, settings, extra_env=env, log_path=tmp_path / f"{name}.log") for name in SERVICES]
+    yield settings, clock_file
+    for process in services:
+        process.send_signal(signal.SIGTERM)
+    assert [p.wait(30) for p in services] == [0] * len(SERVICES)
+
+
+def test_a_list_ends_supported_or_escalated_to_the_right_post_office(outreach, sqlite_url, tmp_path):
+    settings, clock_file = outreach
+    sessions = session_factory(sqlite_url)
+    _write(tmp_path / "consent.csv", CONSENT)
+    assert _careflow(settings, "consent", "import", str(tmp_path / "consent.csv")).returncode == 0
+
+    def consents():
+        with sessions() as session:
+            return {c.contact: c for c in session.scalars(select(Consent))}
+    wait_for(lambda: len(consents()) == 10, message="the consent list in the store")
+
+    _write(tmp_path / "list.csv", LIST)
+    imported = _careflow(settings, "import", str(tmp_path / "list.csv"), "--quiet")
+    assert imported.returncode == 0, imported.stderr
+    rejects = (tmp_path / "list.csv.rejects.csv").read_text(encoding="utf-8")
+    assert rejects.splitlines()[1:] == [  # data row 11: a bad tax code and no name to go by
+        "11,tax_code,invalid tax code (check digit) and no company name to identify the enterprise,0100233480"]
+
+    publisher = Publisher(settings.kafka_bootstrap_servers, "test-peers", settings.topic_prefix)
+    peers = Peers(settings.kafka_bootstrap_servers, settings.topic_prefix, publisher,
+                  lambda: START, call_script=CALLS, replies=REPLIES)
+    expected_leads = 10  # 11 readable rows, one of them the same enterprise again
+
+    def stages():
+        with sessions() as session:
+            return {lead.lead_id: lead.stage for lead in session.scalars(select(Lead))}
+
+    def settled():
+        peers.pump()
+        current = stages()
+        return len(current) == expected_leads and peers.idle() and all(
+            s in ("supported", "escalated", "in_outreach") for s in current.values())
+    wait_for(settled, timeout=120, message="every lead supported, escalated or waiting")
+    assert [lead for lead, stage in stages().items() if stage == "in_outreach"] == ["mst:1100000090"]
+
+    set_file_clock(clock_file, START + dt.timedelta(hours=73))  # past the 72 h reply wait
+    wait_for(lambda: stages()["mst:1100000090"] == "escalated", message="the no-reply escalation")
+    peers.close()
+
+    with sessions() as session:
+        escalations = {e.lead_id: (e.owner, e.reason) for e in session.scalars(select(Escalation))}
+        report = funnel(session)
+    assert escalations == {
+        "mst:0300000018": ("BDT-48", "unreachable"),        # Đà Nẵng, though the street is named Hải Phòng
+        "mst:0600000040": ("BDT-75", "refused"),            # asked by e-mail to stop
+        "mst:1100000090": ("BDT-33", "no_email_reply"),
+        "mst:0800000062": ("BDT-33", "inactive"),           # Thái Bình merged into Hưng Yên
+        "mst:0900000073": ("BDT-24", "insufficient_contacts"),  # a 1900 number makes no lead callable
+        "mst:0700000051": ("BDT-52", "unreachable"),        # the only number is on the Do-Not-Call list
+    }
+    supported = {lead for lead, stage in stages().items() if stage == "supported"}
+    assert supported == {"mst:0100233488", "mst:0314409058", "mst:0400000029",
+                         lead_id(None, False, "Hộ kinh doanh Phúc Lộc", "46")}
+    assert report["overall"]["imported"] == expected_leads
+    assert report["overall"]["supported"] == 4 and report["overall"]["escalated"] == 6
+    assert report["escalated_by_owner"] == {"BDT-24": 1, "BDT-33": 2, "BDT-48": 1, "BDT-52": 1, "BDT-75": 1}
+    assert consents()["info@godongnai.vn"].withdrawn == ["email"]
+
+    reader = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "customer-supported")
+    reader.read_until(4, settle=2)
+    assert sorted(e.lead_id for e in reader.events("customer-supported")) == sorted(supported)  # once each
+    reader.close()
+    calls = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "call-requested")
+    calls.read_until(8, settle=1)
+    by_lead = {}
+    for request in calls.events("call-requested"):
+        by_lead.setdefault(request.subject_id, []).append(request.to)
+    assert by_lead["mst:0314409058"] == ["+84903111222", "+842838251234"]  # mobile first, landline after
+    assert by_lead["mst:0300000018"] == ["+84905111222"] * 3                 # the retry cap, then escalation
+    assert by_lead["mst:0400000029"] == ["+84903123456"]                     # the number left in the reply
+    calls.close()
+
+    # The same list again: the leads are known, nothing is duplicated and nobody is contacted twice.
+    again = _careflow(settings, "import", str(tmp_path / "list.csv"), "--quiet")
+    assert again.returncode == 0
+    bootstrap, prefix = settings.kafka_bootstrap_servers, settings.topic_prefix
+
+    def handled_by_segmenter() -> int:
+        with sessions() as session:
+            return session.scalar(select(func.count()).select_from(ProcessedEvent)
+                                  .where(ProcessedEvent.consumer == prefix + "segmenter"))
+    # 11 consent records and the opt-out, then each list's 10 normalized rows (the inactive one is escalated).
+    wait_for(lambda: handled_by_segmenter() == 32, message="the re-import through the segmenter")
+    calls = TopicReader(bootstrap, prefix + "call-requested")
+    assert len(calls.read_until(100, timeout=5)) == 8  # as many as before the re-import
+    calls.close()
+    with sessions() as session:
+        assert funnel(session)["overall"]["imported"] == expected_leads
