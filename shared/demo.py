@@ -124,7 +124,7 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
                           answered_at=answered_at, call_reason="general", caller_is_user=True,
                           customer_mood="normal", agent_id="DTV-07", channel="call_centre")
     publisher.flush()
-    prompts = peers.wait_for("profile-prompted", 3)
+    prompts = peers.wait_for("profile-prompted", 2)  # the others are skipped: company, complete, test SIM, 23:00
     console.print(f"the agent was guided on {len(prompts)} call(s); the others were skipped with their reasons")
     outcomes = {"+84901000001": dict(outcome="provided", gender="male", gender_source="agent_assessed",
                                      occupation="Kỹ sư, kỹ thuật viên", hobbies=["Nhóm thể thao", "Nhóm âm nhạc"]),
@@ -151,6 +151,7 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
         publisher.publish("care-case-resolved", case_id=first.case_id, customer_id=first.customer_id,
                           outcome="resolved", resolution="Đã hướng dẫn khách hàng")
         publisher.flush()
+        _wait(lambda: _count(sessions, CareCase, CareCase.status == "resolved") >= 1, "the resolution")
     console.print("moving the clock 10 hours forward: cases past their SLA are escalated")
     _advance(clock_file, dt.timedelta(hours=10))
     _wait(lambda: _count(sessions, CareCase, CareCase.breaches > 0) >= 1, "SLA escalations")
@@ -215,7 +216,9 @@ class Peers:
 
     def wait_for(self, event_type: str, count: int, timeout: float = 60) -> list:
         deadline = time.monotonic() + timeout
-        while len(self.seen[event_type]) < count and time.monotonic() < deadline:
+        while len(self.seen[event_type]) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the demonstration expected {count} {event_type}, saw {len(self.seen[event_type])}")
             self.pump()
         return self.seen[event_type]
 
