@@ -60,8 +60,10 @@ def _recent_sends(ctx: Context, channel: rules.Channel, contact: str, at: dt.dat
 
 def _permitted(ctx: Context, channel: rules.Channel, contact: str, marketing: bool,
                at: dt.datetime) -> rules.Send | rules.Blocked:
-    return rules.decide(channel, marketing, consent_of(ctx, contact), _recent_sends(ctx, channel, contact, at), at,
-                        contact_policy())
+    consent = consent_of(ctx, contact)
+    # The daily cap matters only to marketing the consent allows: skip the query otherwise.
+    sends = _recent_sends(ctx, channel, contact, at) if marketing and consent.allows_marketing(channel) else []
+    return rules.decide(channel, marketing, consent, sends, at, contact_policy())
 
 
 def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: str, marketing: bool,

@@ -51,14 +51,16 @@ def on_lead_normalized(event, ctx: Context) -> None:
 
 def _remember(event, ctx: Context) -> bool:
     """Keeps the lead and its contacts; False when the lead was already known."""
-    known = ctx.session.get(OutreachLead, event.lead_id) is not None
-    ctx.session.merge(OutreachLead(lead_id=event.lead_id, tax_code=event.tax_code, province_code=event.province_code,
-                                   company_name=event.company_name))
+    lead = ctx.session.get(OutreachLead, event.lead_id)
+    known = lead is not None
+    if not known:
+        lead = OutreachLead(lead_id=event.lead_id)
+        ctx.session.add(lead)
+    lead.tax_code, lead.province_code, lead.company_name = event.tax_code, event.province_code, event.company_name
     contacts = [(p.e164, "phone", p.type) for p in event.phones if p.type in ("mobile", "landline", "voip")]
     contacts += [(address, "email", None) for address in event.emails]
     for position, (value, kind, phone_type) in enumerate(contacts):
-        existing = ctx.session.get(Contact, (event.lead_id, value))
-        if existing is None:
+        if not known or ctx.session.get(Contact, (event.lead_id, value)) is None:
             ctx.session.add(Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
                                     position=position, dead=False, given_by_customer=False))
     return not known
