@@ -157,6 +157,26 @@ def test_a_list_ends_supported_or_escalated_to_the_right_post_office(outreach, s
     assert by_lead["mst:0400000029"] == ["+84903123456"]                     # the number left in the reply
     calls.close()
 
+    # An unreachable enterprise calls the 1900 hotline and an agent helps it; a post office hands a
+    # lead back to the head office, and one that does not own the lead cannot.
+    publisher.publish("call-ended", call_id="hotline-1", subject_type="lead", subject_id="mst:0300000018",
+                      number="+84905111222", direction="inbound_hotline", disposition="agent_resolved",
+                      agent_id="CSKH-1900")
+    publisher.publish("escalation-returned", lead_id="mst:0900000073", returned_by="BDT-24", note="không có SĐT")
+    publisher.publish("escalation-returned", lead_id="mst:0700000051", returned_by="BDT-79", note="nhầm tỉnh")
+    publisher.flush()
+    wait_for(lambda: stages()["mst:0300000018"] == "supported", message="the hotline support")
+
+    def owner(lead):
+        with sessions() as session:
+            return session.get(Escalation, lead).owner
+    wait_for(lambda: owner("mst:0900000073") == "TCT", message="the hand-back to TCT")
+    dlq = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "escalation-returned.dlq")
+    [refused] = dlq.read_until(1)
+    assert "owned by BDT-52, not by BDT-79" in dict(refused.headers())["error"].decode()
+    dlq.close()
+    assert owner("mst:0700000051") == "BDT-52"
+
     # The same list again: the leads are known, nothing is duplicated and nobody is contacted twice.
     again = _careflow(settings, "import", str(tmp_path / "list.csv"), "--quiet")
     assert again.returncode == 0
