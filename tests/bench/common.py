@@ -1,0 +1,102 @@
+"""What the three parts share: settings on a fresh topic prefix and store, tables, offsets, memory."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
+from rich.console import Console
+from rich.table import Table
+
+from shared.settings import Settings
+from shared.store import migrate
+
+console = Console()
+PARTITIONS = 6
+
+
+def fresh_settings(bootstrap: str, workdir: Path, part: str, **overrides) -> Settings:
+    """A topic prefix and a migrated SQLite store of its own for one part (or one run of it)."""
+    tag = f"{part}-{uuid.uuid4().hex[:6]}"
+    url = f"sqlite:///{workdir / (tag + '.db')}"
+    migrate(url)
+    return Settings(KAFKA_BOOTSTRAP_SERVERS=bootstrap, DATABASE_URL=url, topic_prefix=f"bench.{tag}.",
+                    partitions=PARTITIONS, **overrides)
+
+
+def table(title: str, rows: list[tuple[str, str]], note: str | None = None) -> None:
+    out = Table(title=title, caption=note, caption_justify="left")
+    out.add_column("measure")
+    out.add_column("value", justify="right")
+    for name, value in rows:
+        out.add_row(name, value)
+    console.print(out)
+
+
+class Offsets:
+    """Committed offsets of any group (through the admin API) and high watermarks, one client each."""
+
+    def __init__(self, bootstrap: str):
+        self.admin = AdminClient({"bootstrap.servers": bootstrap})
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-offsets-{uuid.uuid4().hex}",
+                                  "enable.auto.commit": False})
+
+    @staticmethod
+    def _partitions(topic: str) -> list[TopicPartition]:
+        return [TopicPartition(topic, p) for p in range(PARTITIONS)]
+
+    def committed(self, group: str, topic: str) -> list[int]:
+        request = [ConsumerGroupTopicPartitions(group, self._partitions(topic))]
+        result = self.admin.list_consumer_group_offsets(request)[group].result()
+        return [max(tp.offset, 0) for tp in sorted(result.topic_partitions, key=lambda tp: tp.partition)]
+
+    def high(self, topic: str) -> list[int]:
+        return [self.consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in self._partitions(topic)]
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def wait_for_group(bootstrap: str, group: str, members: int, timeout: float = 90, process=None) -> None:
+    """Until the consumer group is stable with `members` members (the services have joined)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in process or ():
+            if proc.poll() is not None:
+                raise RuntimeError(f"a service process exited with {proc.returncode} before joining {group}")
+        try:
+            description = admin.describe_consumer_groups([group])[group].result()
+            if len(description.members) >= members and str(description.state).endswith("STABLE") and all(
+                    m.assignment.topic_partitions for m in description.members):
+                return
+        except KafkaException:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"consumer group {group} did not become stable with {members} member(s) in {timeout:.0f} s")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM: the process's peak resident set so far (psutil is not installed)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def stop(processes) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(30)
+        except Exception:
+            process.kill()
+            process.wait()

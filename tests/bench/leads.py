@@ -1,0 +1,285 @@
+"""Part 2: the lead pipeline, file → lead-imported → normalizer → lead-normalized → segmenter.
+
+A synthetic list of realistic Vietnamese rows is written once. For each normalizer instance count,
+on a fresh topic prefix: the normalizers run as processes (`careflow service normalizer`) and have
+joined their group, then `careflow import FILE` runs as a process; the clock starts when the import
+starts and stops when the normalizers' committed offsets cover every imported lead (EOS: an offset
+is committed in the same transaction as that lead's lead-normalized / lead-escalated).
+Then the segmenter (a process, SQLite store) works through the last run's lead-normalized backlog.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from shared.kafka import ensure_all_topics
+from shared.store import session_factory
+from shared.store.models import ProcessedEvent
+from tests.bench.common import (PARTITIONS, Offsets, console, fresh_settings, peak_rss_mb, stop, table,
+                                wait_for_group)
+from tests.support import ROOT, start_service
+
+TARGET = 10_000  # leads/s from file to lead-normalized, on the 2-core machine
+WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
+
+
+# --- the synthetic list --------------------------------------------------------------------------
+
+def tax_code(n: int) -> str:
+    """The first valid 10-digit tax code from n on (stdnum.vn.mst): check = 10 − (Σ wᵢdᵢ mod 11) over digits
+    1-9 weighted 31,29,23,19,17,13,7,5,3; remainder 0 has no check digit."""
+    while True:
+        digits = f"{n % 10**9:09d}"
+        remainder = sum(w * int(d) for w, d in zip(WEIGHTS, digits)) % 11
+        if remainder and digits[2:9] != "0000000":  # the serial part is never all zeros
+            return digits + str(10 - remainder)
+        n += 1
+
+
+def _province_names() -> list[str]:
+    data = json.loads((ROOT / "shared" / "domain" / "data" / "provinces.json").read_text(encoding="utf-8"))
+    names = list(data["provinces"].values())
+    for unit in data["old_units"]:  # old lists name the 63 former provinces, sometimes abbreviated
+        names += [unit["name"], *unit["aliases"]]
+    return names
+
+
+_KINDS = ["Công ty TNHH", "Công ty Cổ phần", "Công ty TNHH MTV", "Doanh nghiệp tư nhân", "Hợp tác xã", "CÔNG TY TNHH"]
+_WORDS = ["Thương mại", "Dịch vụ", "Xây dựng", "Vận tải", "Sản xuất", "Thực phẩm", "May mặc", "Công nghệ", "Du lịch",
+          "Nông sản", "Cơ khí", "Điện tử", "Minh Phát", "Hưng Thịnh", "An Khang", "Phú Quý", "Thành Công", "Sao Việt",
+          "Hoàng Long", "Tân Tiến", "Bình Minh", "Đại Dương", "Nam Á", "Kim Ngân"]
+_STREETS = ["Lê Lợi", "Trần Hưng Đạo", "Nguyễn Trãi", "Hai Bà Trưng", "Lý Thường Kiệt", "Quang Trung", "Điện Biên Phủ",
+            "Nguyễn Văn Linh", "Hùng Vương", "Phạm Văn Đồng", "Lê Duẩn", "Cách Mạng Tháng Tám"]
+_WARDS = ["phường Bến Nghé", "phường 7", "xã Tân Phú", "phường Hòa Cường", "thị trấn Đông Anh", "phường Lê Lợi",
+          "xã Xuân Thới Sơn", "phường Trung Hòa", "phường An Hải", ""]
+_MOBILE_PREFIXES = ["90", "93", "89", "70", "76", "77", "78", "79", "91", "94", "88", "96", "97", "98", "86", "32",
+                    "33", "34", "35", "36", "37", "38", "39", "81", "82", "83", "84", "85", "56", "58", "99", "59"]
+_OLD_MOBILE = ["120", "121", "122", "126", "128", "123", "124", "125", "127", "129", "162", "163", "164", "165",
+               "166", "167", "168", "169", "186", "188", "199"]
+_AREA = ["24", "28", "236", "225", "292", "203", "204", "251", "274", "238"]
+_DOMAINS = ["gmail.com", "yahoo.com", "yahoo.com.vn", "outlook.com", "vnn.vn", "hn.vnn.vn", "fpt.vn"]
+
+
+def _mobile(rng: random.Random) -> str:
+    national = rng.choice(_MOBILE_PREFIXES) + f"{rng.randrange(10**7):07d}"
+    return rng.choice([f"0{national}", f"0{national[:3]} {national[3:6]} {national[6:]}", f"+84{national}",
+                       f"84{national}", f"(+84) {national[:2]} {national[2:5]} {national[5:]}",
+                       f"0{national[:3]}.{national[3:6]}.{national[6:]}"])
+
+
+def _old_mobile(rng: random.Random) -> str:  # 11-digit 01x numbers, renumbered in 2018
+    return f"0{rng.choice(_OLD_MOBILE)}{rng.randrange(10**7):07d}"
+
+
+def _landline(rng: random.Random) -> str:
+    area = rng.choice(_AREA)
+    local = f"{rng.randrange(2, 4)}{rng.randrange(10**(9 - len(area) - 1)):0{9 - len(area) - 1}d}"
+    old_area = {"24": "4", "28": "8"}.get(area)  # Hà Nội and TP.HCM before 2017: (04) and (08)
+    return rng.choice([f"(0{area}) {local}", f"0{area}{local}", f"0{old_area} {local[1:]}" if old_area else f"0{area}.{local}"])
+
+
+def _phones(rng: random.Random) -> str:
+    parts = [rng.choice((_mobile, _mobile, _mobile, _old_mobile, _landline))(rng) for _ in range(rng.choice((0, 1, 1, 1, 2, 2, 3)))]
+    if rng.random() < 0.03:
+        parts.append(rng.choice(["1900 54 54 81", "0123", "không có", "18001090"]))  # service numbers, junk
+    return rng.choice(["; ", " / ", " - ", ", "]).join(parts)
+
+
+def _emails(rng: random.Random, i: int) -> str:
+    out = []
+    for _ in range(rng.choice((0, 0, 1, 1, 1, 2))):
+        user = rng.choice(["ketoan", "info", "lienhe", "hanhchinh", "sales", "nhansu", "giamdoc"]) + str(i % 1000)
+        out.append(rng.choice([f"{user}@{rng.choice(_DOMAINS)}", f"{user}@congty{i % 9973}.com.vn",
+                               f"{user.upper()}@{rng.choice(_DOMAINS).upper()}", f"{user} @ {rng.choice(_DOMAINS)}",
+                               f"{user}[at]{rng.choice(_DOMAINS)}"]))
+    return rng.choice([";", "; ", " , "]).join(out)
+
+
+def write_list(path: Path, rows: int, seed: int = 2025) -> None:
+    """Streams the list to disk: valid tax codes (some with a branch suffix or spaced out, ~2 % with a
+    wrong check digit, ~1 % missing), addresses ending in an old or new province name, phones in
+    every writing, e-mails (some malformed)."""
+    rng = random.Random(seed)
+    provinces = _province_names()
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["tax_code", "company_name", "address", "phones", "emails"])
+        for i in range(rows):
+            code = tax_code(100_000_000 + i * 7 + rng.randrange(7))
+            roll = rng.random()
+            if roll < 0.01:
+                code = ""
+            elif roll < 0.03:
+                code = code[:9] + str((int(code[9]) + 1) % 10)  # a typo in the check digit
+            elif roll < 0.10:
+                code = f"{code}-{rng.randrange(1, 20):03d}"  # a branch
+            elif roll < 0.15:
+                code = f"{code[:4]} {code[4:7]} {code[7:]}"
+            name = f"{rng.choice(_KINDS)} {rng.choice(_WORDS)} {rng.choice(_WORDS)} {i % 997}"
+            ward = rng.choice(_WARDS)
+            address = ", ".join(filter(None, [f"Số {rng.randrange(1, 500)} đường {rng.choice(_STREETS)}", ward,
+                                              rng.choice(provinces)]))
+            writer.writerow([code, name, address, _phones(rng), _emails(rng, i)])
+
+
+# --- the pipeline ----------------------------------------------------------------------------------
+
+def _service_env(settings) -> dict:
+    return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+            "DATABASE_URL": settings.database_url, "CAREFLOW_TOPIC_PREFIX": settings.topic_prefix,
+            "CAREFLOW_PARTITIONS": str(settings.partitions)}
+
+
+def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalizers: int) -> dict:
+    settings = fresh_settings(bootstrap, workdir, f"leads{normalizers}")
+    prefix = settings.topic_prefix
+    ensure_all_topics(bootstrap, PARTITIONS, prefix)
+    group, source = prefix + "normalizer", prefix + "lead-imported"
+    processes = [start_service("normalizer", settings, instance_id=str(i),
+                               log_path=workdir / f"{prefix}normalizer-{i}.log") for i in range(normalizers)]
+    client = Offsets(bootstrap)
+    try:
+        wait_for_group(bootstrap, group, normalizers, process=processes)
+        with open(workdir / f"{prefix}import.log", "wb") as log:
+            started = time.monotonic()
+            importer = subprocess.Popen([sys.executable, "-m", "shared.cli", "import", str(path), "--quiet"],
+                                        cwd=ROOT, env=_service_env(settings), stdout=log, stderr=log)
+        imported_at = importer_rss = published = first_commit = backlog = None
+        deadline = started + max(900, rows / 200)
+        committed = 0
+        while time.monotonic() < deadline:
+            if imported_at is None:
+                pid, status, usage = os.wait4(importer.pid, os.WNOHANG)
+                if pid:
+                    imported_at = time.monotonic()
+                    importer.returncode = os.waitstatus_to_exitcode(status)
+                    if importer.returncode != 0:
+                        raise RuntimeError(f"careflow import exited with {importer.returncode}: "
+                                           f"{(workdir / f'{prefix}import.log').read_text()[-2000:]}")
+                    importer_rss = usage.ru_maxrss / 1024
+                    published = sum(client.high(source))
+            committed = sum(client.committed(group, source))
+            now = time.monotonic()
+            if committed and first_commit is None:
+                first_commit = now
+            if published is not None and backlog is None:
+                backlog = published - committed
+            if published is not None and committed >= published:
+                break
+            for process in processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"a normalizer exited with {process.returncode}")
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"the normalizers did not finish in time ({committed:,} of {published} leads)")
+        done = time.monotonic()
+        rss = [peak_rss_mb(p.pid) for p in processes]
+    finally:
+        stop(processes)
+        client.close()
+    return {"settings": settings, "normalizers": normalizers, "published": published, "rows": rows,
+            "import_rate": rows / (imported_at - started), "import_seconds": imported_at - started,
+            "e2e_rate": published / (done - started), "e2e_seconds": done - started,
+            "normalizer_rate": published / (done - first_commit), "backlog": backlog,
+            "importer_rss": importer_rss, "normalizer_rss": rss}
+
+
+def run_segmenter(bootstrap: str, workdir: Path, settings, cap_seconds: float) -> dict | None:
+    if not (ROOT / "services" / "segmenter" / "handler.py").exists():
+        return None
+    prefix = settings.topic_prefix
+    group, source = prefix + "segmenter", prefix + "lead-normalized"
+    process = start_service("segmenter", settings, log_path=workdir / f"{prefix}segmenter.log")
+    sessions = session_factory(settings.database_url)
+    client = Offsets(bootstrap)
+
+    def handled() -> int:
+        with sessions() as session:
+            return session.scalar(select(func.count()).select_from(ProcessedEvent)
+                                  .where(ProcessedEvent.consumer == group)) or 0
+
+    try:
+        wait_for_group(bootstrap, group, 1, process=[process])
+        started = time.monotonic()
+        high = client.high(source)
+        caught_up = False
+        while time.monotonic() - started < cap_seconds:
+            if process.poll() is not None:
+                raise RuntimeError(f"the segmenter exited with {process.returncode}")
+            committed = client.committed(group, source)
+            # Each partition ends with a transaction marker: committed at high − 1 is the end.
+            if all(c >= h - 1 for c, h in zip(committed, high)):
+                caught_up = True
+                break
+            time.sleep(0.5)
+        elapsed = time.monotonic() - started
+        count = handled()
+        rss = peak_rss_mb(process.pid)
+    finally:
+        stop([process])
+        client.close()
+    return {"handled": count, "rate": count / elapsed, "seconds": elapsed, "caught_up": caught_up, "rss": rss}
+
+
+def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: list[int], baseline: float | None,
+                segmenter_seconds: float) -> None:
+    if not (ROOT / "shared" / "domain" / "leads.py").exists():
+        console.print("[yellow]leads: shared/domain/leads.py is missing: the normalizer cannot run; part skipped[/]")
+        return
+    path = workdir / "leads.csv"
+    started = time.perf_counter()
+    write_list(path, rows)
+    console.print(f"  leads: wrote {rows:,} rows ({path.stat().st_size / 1e6:,.0f} MB) in "
+                  f"{time.perf_counter() - started:,.1f} s")
+    if baseline is None:  # --only leads: the raw consume-produce figure of this run still counts
+        from tests.bench.throughput import plain_loop, produce_leads
+
+        settings = fresh_settings(bootstrap, workdir, "baseline")
+        ensure_all_topics(bootstrap, PARTITIONS, settings.topic_prefix)
+        produce_leads(settings, 50_000)
+        baseline = plain_loop(settings, 50_000)
+        console.print(f"  leads: baseline (plain EOS loop, 50,000 events) {baseline:,.0f} events/s")
+    runs = []
+    for count in normalizer_counts:
+        run = run_pipeline(bootstrap, workdir, path, rows, count)
+        runs.append(run)
+        console.print(f"  leads: {count} normalizer(s): import {run['import_rate']:,.0f} rows/s, "
+                      f"end to end {run['e2e_rate']:,.0f} leads/s")
+    segmenter = run_segmenter(bootstrap, workdir, runs[-1]["settings"], segmenter_seconds) if runs else None
+    out: list[tuple[str, str]] = [("rows in the list / events published", f"{rows:,} / {runs[0]['published']:,}")]
+    for run in runs:
+        n = run["normalizers"]
+        out += [
+            (f"[{n}×normalizer] import: file → lead-imported (careflow import)",
+             f"{run['import_rate']:,.0f} rows/s ({run['import_seconds']:,.1f} s)"),
+            (f"[{n}×normalizer] end to end: file → last lead-normalized committed",
+             f"{run['e2e_rate']:,.0f} leads/s ({run['e2e_seconds']:,.1f} s)"),
+            (f"[{n}×normalizer] normalizer service: first → last commit",
+             f"{run['normalizer_rate']:,.0f} leads/s"),
+            (f"[{n}×normalizer] normalizer backlog when the import ended", f"{run['backlog']:,} leads"),
+            (f"[{n}×normalizer] end to end / target {TARGET:,}/s", f"{run['e2e_rate'] / TARGET:.2f}"
+             + ("" if run["e2e_rate"] >= TARGET else "  (below target)")),
+            (f"[{n}×normalizer] end to end / raw consume-produce baseline {baseline:,.0f}/s",
+             f"{run['e2e_rate'] / baseline:.2f}"),
+            (f"[{n}×normalizer] peak memory: importer / normalizer(s)",
+             f"{run['importer_rss']:,.0f} MB / " + ", ".join(f"{mb:,.0f}" for mb in run["normalizer_rss"]) + " MB"),
+        ]
+    if segmenter is None:
+        out.append(("segmenter", "skipped: services/segmenter/handler.py is missing"))
+    else:
+        out += [("segmenter (SQLite): lead-normalized backlog → requests",
+                 f"{segmenter['rate']:,.0f} leads/s ({segmenter['handled']:,} in {segmenter['seconds']:,.0f} s"
+                 + (")" if segmenter["caught_up"] else f", stopped at the {segmenter_seconds:.0f} s cap)")),
+                ("segmenter peak memory", f"{segmenter['rss']:,.0f} MB")]
+    table(f"2. lead pipeline: {rows:,} synthetic rows, {PARTITIONS} partitions", out,
+          note="services as processes; peak memory = VmHWM (/proc) for services, ru_maxrss (wait4) for the importer; "
+               "the segmenter runs alone on the last run's backlog")

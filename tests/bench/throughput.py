@@ -1,0 +1,153 @@
+"""Part 1: transactional consume → produce throughput, careflow's runtime against a plain loop.
+
+Both sides run in this process on the same broker, each on topics of its own pre-filled with the
+same N `lead-imported` events (6 partitions), with the same fetching (wait for the first message,
+then take what is already fetched, up to the batch size) and one transaction per batch. The clock
+starts when the first message is handed over (the group join is not counted) and stops when the
+transaction committing the N-th offset has committed; then the committed view is checked: the
+output topic holds N messages read_committed and the group's lag is 0.
+"""
+
+from __future__ import annotations
+
+import time
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from shared.kafka import Publisher, ensure_all_topics
+from shared.runtime import ServiceRunner
+from shared.settings import Settings
+from tests.bench.common import PARTITIONS, console, fresh_settings, Offsets, table
+from tests.bench.noop_service import SERVICE as NOOP
+from tests.support import TopicReader
+
+SOURCE, SINK = "lead-imported", "lead-escalated"
+
+
+def produce_leads(settings: Settings, count: int) -> None:
+    with Publisher(settings.kafka_bootstrap_servers, "bench", settings.topic_prefix) as publisher:
+        for i in range(count):
+            publisher.publish(SOURCE, lead_id=f"mst:{i:010d}", source="bench", row_number=i + 1, tax_code=None,
+                              company_name=f"Công ty TNHH {i}", address="Số 1, Hà Nội", phones="0912345678",
+                              emails=None, bhxh_unit_code=None)
+
+
+class _FirstMessageClock:
+    """Wraps the runner's consumer to note when the first message is handed over."""
+
+    def __init__(self, consumer: Consumer):
+        self._consumer = consumer
+        self.first: float | None = None
+
+    def poll(self, timeout):
+        message = self._consumer.poll(timeout)
+        if message is not None and self.first is None:
+            self.first = time.perf_counter()
+        return message
+
+    def __getattr__(self, name):
+        return getattr(self._consumer, name)
+
+
+def plain_loop(settings: Settings, count: int) -> float:
+    """The baseline, in the spirit of confluent-kafka-python's eos-transactions example: consume a
+    batch, produce each value unchanged, send the offsets to the transaction, commit. No decoding."""
+    prefix = settings.topic_prefix
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": prefix + "plain",
+                         "enable.auto.commit": False, "isolation.level": "read_committed",
+                         "auto.offset.reset": "earliest", "session.timeout.ms": settings.session_timeout_ms})
+    # The runtime's producer settings, so that only the Python around the client differs.
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, "linger.ms": 5,
+                         "compression.type": "lz4", "transaction.timeout.ms": 30000,
+                         "transactional.id": prefix + "plain"})
+    producer.init_transactions(60)
+    consumer.subscribe([prefix + SOURCE])
+    sink = prefix + SINK
+    done, started = 0, None
+    while done < count:
+        first = consumer.poll(0.5)
+        if first is None:
+            continue
+        started = started or time.perf_counter()
+        messages = [first, *consumer.consume(settings.batch_size - 1, timeout=0)]
+        messages = [m for m in messages if m.error() is None]
+        if not messages:
+            continue
+        producer.begin_transaction()
+        positions: dict[tuple[str, int], int] = {}
+        for message in messages:
+            while True:
+                try:
+                    producer.produce(sink, value=message.value(), key=message.key())
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+            positions[(message.topic(), message.partition())] = message.offset() + 1
+        producer.send_offsets_to_transaction([TopicPartition(t, p, o) for (t, p), o in positions.items()],
+                                             consumer.consumer_group_metadata())
+        producer.commit_transaction()
+        done += len(messages)
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return count / elapsed
+
+
+def careflow_runtime(settings: Settings, count: int, lag_report: bool = True) -> float:
+    """careflow's ServiceRunner with the no-op service: decode, validate, handler, emit (encode), produce.
+    `lag_report=False` replaces its every-10-s lag gauge update with nothing, to show that update's cost."""
+    runner = ServiceRunner(NOOP, settings)
+    if not lag_report:
+        runner._report_lag = lambda: None
+    clock = _FirstMessageClock(runner.consumer)
+    runner.consumer = clock
+    runner.producer.init_transactions(60)
+    runner.consumer.subscribe(runner.topics)
+    done = 0
+    while done < count:
+        done += runner.poll_once()
+    elapsed = time.perf_counter() - clock.first
+    runner.consumer.close()
+    return count / elapsed
+
+
+def _check(settings: Settings, group: str, count: int) -> str:
+    prefix = settings.topic_prefix
+    reader = TopicReader(settings.kafka_bootstrap_servers, prefix + SINK)
+    got = len(reader.read_until(count, timeout=60, settle=0.5))
+    reader.close()
+    client = Offsets(settings.kafka_bootstrap_servers)
+    lag = sum(h - c for h, c in zip(client.high(prefix + SOURCE), client.committed(group, prefix + SOURCE)))
+    client.close()
+    return "ok" if got == count and lag == 0 else f"MISMATCH: {got} committed outputs, lag {lag}"
+
+
+def bench_runtime(bootstrap: str, workdir, events: int, repeats: int = 2) -> float:
+    """Returns the baseline's events/s (the best run), for the other parts to compare with."""
+    contenders = {"baseline": (plain_loop, "plain"), "careflow": (careflow_runtime, NOOP.name),
+                  "careflow, no lag gauge": (lambda s, n: careflow_runtime(s, n, lag_report=False), NOOP.name)}
+    runs: dict[str, list[float]] = {name: [] for name in contenders}
+    checks: list[str] = []
+    for round_ in range(repeats):  # alternating, so that neither side has the warmer broker
+        for name, (measure, group) in contenders.items():
+            settings = fresh_settings(bootstrap, workdir, "runtime")
+            ensure_all_topics(bootstrap, PARTITIONS, settings.topic_prefix)
+            produce_leads(settings, events)
+            rate = measure(settings, events)
+            runs[name].append(rate)
+            checks.append(_check(settings, settings.topic_prefix + group, events))
+            console.print(f"  runtime round {round_ + 1}: {name:22s} {rate:>10,.0f} events/s  ({checks[-1]})")
+    baseline, runtime = max(runs["baseline"]), max(runs["careflow"])
+    unreported = max(runs["careflow, no lag gauge"])
+    fmt = lambda values: ", ".join(f"{v:,.0f}" for v in values)  # noqa: E731
+    table(f"1. runtime: transactional consume → produce, {events:,} events, {PARTITIONS} partitions, "
+          f"batch ≤ 500, best of {repeats}", [
+              ("baseline: plain confluent-kafka EOS loop, bytes through", f"{baseline:,.0f} events/s"),
+              ("careflow ServiceRunner, no-op handler (decode+validate+emit)", f"{runtime:,.0f} events/s"),
+              ("ratio careflow / baseline", f"{runtime / baseline:.2f}"),
+              ("careflow without its lag gauge update (_report_lag → no-op)", f"{unreported:,.0f} events/s"),
+              ("ratio careflow without lag gauge / baseline", f"{unreported / baseline:.2f}"),
+              *((f"all runs: {name}", fmt(values)) for name, values in runs.items()),
+              ("committed view checked (N outputs read_committed, lag 0)",
+               "ok" if all(c == "ok" for c in checks) else "; ".join(checks)),
+          ], note="clock: first message handed over → the N-th offset's transaction committed")
+    return baseline
