@@ -8,14 +8,25 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 _SPLIT = re.compile(r"[;,/\s]+")
-_UNOBFUSCATE = ((re.compile(r"\s*[\[(]\s*at\s*[\])]\s*", re.I), "@"), (re.compile(r"\s*[\[(]\s*dot\s*[\])]\s*", re.I), "."))
-_MAILTO = re.compile(r"mailto:", re.I)
+_UNOBFUSCATE = (
+    (re.compile(r"\s*[\[(]\s*at\s*[\])]\s*", re.I), "@"),
+    (re.compile(r"\s*[\[(]\s*dot\s*[\])]\s*", re.I), "."),
+    (re.compile(r"mailto:([^\s?;,]*)(\?\S*)?", re.I), r" \1 "),   # "mailto:a@b.vn?subject=…"
+    (re.compile(r"[^<>;,\n]*<([^<>@\s]+@[^<>\s]+)>"), r" \1 "),    # "Nguyễn Văn A <a@b.vn>"
+)
+_EDGE = "<>\"'()[]{}.:"  # quotes, brackets and sentence punctuation around an address
+
+
+def _clean(text: str) -> str:
+    for pattern, replacement in _UNOBFUSCATE:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def normalize_email(text: str | None) -> str | None:
-    """One address, normalized, or None when it is not a valid address."""
-    candidate = (text or "").strip().strip("<>\"'").lower()
-    if not candidate:
+    """One address, normalized (lower-case, obfuscation undone), or None when it is not valid."""
+    candidate = _clean(text or "").strip().strip(_EDGE).lower()
+    if not candidate or any(c.isspace() for c in candidate):
         return None
     try:
         return validate_email(candidate, check_deliverability=False).normalized.lower()
@@ -25,12 +36,12 @@ def normalize_email(text: str | None) -> str | None:
 
 def split_emails(text: str | None) -> tuple[list[str], list[str]]:
     """(valid addresses without duplicates in order of appearance, the pieces that are not valid)."""
-    cleaned = _MAILTO.sub(" ", text or "")
-    for pattern, replacement in _UNOBFUSCATE:
-        cleaned = pattern.sub(replacement, cleaned)
     valid: list[str] = []
     invalid: list[str] = []
-    for piece in filter(None, _SPLIT.split(cleaned)):
+    for piece in _SPLIT.split(_clean(text or "")):
+        piece = piece.strip(_EDGE)
+        if not piece:
+            continue
         address = normalize_email(piece)
         if address is None:
             invalid.append(piece)

@@ -12,7 +12,6 @@ from shared.domain.provinces import fold, province_from_address, province_from_p
 from shared.domain.tax_codes import normalize_tax_code
 
 
-
 class OutreachList(StrEnum):
     CALLABLE = "callable"
     EMAIL_ONLY = "email_only"

@@ -128,6 +128,7 @@ def area_code_of(phone: Phone) -> str | None:
     return national[1:3] if national[1:3] in ("24", "28") else national[1:4]
 
 
+_EXTENSION = re.compile(r"(?i)[(\[]?\s*(?:ext|máy lẻ|may le|nhánh|nhanh|ml)\b\.?\s*:?\s*\d{1,5}\s*[)\]]?")
 _LABELS = re.compile(r"(?i)\b(?:s?đt|s?dt|dđ|dd|di động|tel|phone|mobile|fax|hotline|cq|nr)\b\.?\s*:?")
 _SEPARATORS = re.compile(r"(?i)[;,/|\n]|\s[-–]\s|\bvà\b|\bhoặc\b|\bhoac\b|\bor\b")
 
@@ -136,7 +137,8 @@ def split_phones(text: str | None) -> tuple[list[Phone], list[str]]:
     """A free-text cell of numbers → (valid numbers without duplicates in order, pieces not valid)."""
     phones: list[Phone] = []
     invalid: list[str] = []
-    for piece in _SEPARATORS.split(_LABELS.sub(" ", text or "")):
+    cleaned = _LABELS.sub(" ", _EXTENSION.sub(" ", text or ""))
+    for piece in _SEPARATORS.split(cleaned):
         piece = piece.strip(" .:-")
         if not any(c.isdigit() for c in piece):
             continue
@@ -149,11 +151,11 @@ def split_phones(text: str | None) -> tuple[list[Phone], list[str]]:
 
 
 def _numbers_in_piece(piece: str) -> list[Phone] | None:
-    """One number, or several written one after the other with spaces between them."""
+    """One number, or several written one after the other with spaces (or a bare dash) between them."""
     whole = normalize_phone(piece)
     if whole is not None:
         return [whole]
-    tokens, found, pending = piece.split(), [], ""
+    tokens, found, pending = re.split(r"[\s\-–]+", piece), [], ""
     for token in tokens:
         pending = f"{pending} {token}".strip()
         phone = normalize_phone(pending)
@@ -171,7 +173,7 @@ def find_phones(text: str) -> list[Phone]:
     a second pass finds legacy ones (01x mobiles, old area codes) that it rejects."""
     hits: list[tuple[int, Phone]] = []
     matched: list[range] = []
-    for match in phonenumbers.PhoneNumberMatcher(text or "", "VN"):
+    for match in phonenumbers.PhoneNumberMatcher(text or "", "VN", leniency=phonenumbers.Leniency.VALID):
         phone = normalize_phone(match.raw_string)
         if phone is not None:
             hits.append((match.start, phone))

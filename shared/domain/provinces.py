@@ -65,14 +65,23 @@ def _strip_unit_word(words: list[str]) -> list[str]:
 def province_of_part(part: str) -> str | None:
     """The province an address part names: the whole part, or its last words when what precedes
     them is not a street word."""
-    words = _strip_unit_word(fold(part).split())
+    words = fold(part).split()
+    while words and (words[-1].isdigit() or words[-1] in _COUNTRY):
+        words.pop()  # a postal code or the country written after the province without a comma
+    if words[-2:] == ["viet", "nam"]:
+        words = words[:-2]
+    words = _strip_unit_word(words)
     if not words:
         return None
     if (code := _NAMES.get(" ".join(words))) is not None:
         return code
     for size in range(min(_LONGEST_NAME, len(words) - 1), 0, -1):
         tail, before = " ".join(words[-size:]), words[:-size]
-        if tail in _NAMES and before[-1] not in _STREET_WORDS and " ".join(before[-2:]) not in _STREET_WORDS:
+        if tail not in _NAMES:
+            continue
+        if before[-1] in _UNIT_WORDS or " ".join(before[-2:]) in _UNIT_WORDS:
+            return _NAMES[tail]  # "… Thành phố Hà Nội", "… tỉnh Bình Dương"
+        if before[-1] not in _STREET_WORDS and " ".join(before[-2:]) not in _STREET_WORDS:
             return _NAMES[tail]
     return None
 

@@ -44,3 +44,17 @@ def test_the_normalize_report_has_exactly_the_documented_keys():
     assert report == {"row": 3, "tax_code": "0100233488", "tax_code_valid": True, "province_code": "01",
                       "phones": [{"e164": "+84362345678", "type": "mobile"}], "invalid_phones": ["123"],
                       "emails": ["a@b.vn"], "invalid_emails": ["x@"], "outreach_list": "callable"}
+
+
+def test_the_address_decides_before_the_landline_and_the_name_is_collapsed():
+    normalized = lead("0236 3822 123", address="Q. Hải Châu, TP Đà Nẵng", name="  Công ty   CP  An Bình ")
+    assert normalized.province_code == "48" and normalized.company_name == "Công ty CP An Bình"
+    assert lead("0236 3822 123", address="Thu Dau Mot, Binh Duong").province_code == "79"
+
+
+def test_an_invalid_tax_code_is_kept_and_the_lead_is_identified_by_name():
+    normalized = lead(tax_code="0100233489")
+    assert (normalized.tax_code, normalized.tax_code_valid) == ("0100233489", False)
+    assert lead_id(normalized.tax_code, False, normalized.company_name, "01").startswith("name:01:")
+    assert lead_id(None, False, None, None).startswith("name:xx:")
+    assert lead_id(None, False, "Công ty TNHH An Bình", "01") != lead_id(None, False, "An Bình", "01")

@@ -80,3 +80,46 @@ def test_area_codes_of_landlines_only():
     assert area_code_of(normalize_phone("028 3825 1234")) == "28"
     assert area_code_of(normalize_phone("0236 3822 123")) == "236"
     assert area_code_of(normalize_phone("0912 345 678")) is None
+
+
+@pytest.mark.parametrize("written, e164", [
+    ("84912345678", "+84912345678"), ("912345678", "+84912345678"), ("+84 (0) 912 345 678", "+84912345678"),
+    ("(+84) 24 3825 1234", "+842438251234"), ("(0511) 3822 123", "+842363822123"), ("0511.3822.123", "+842363822123"),
+    ("0650 3822123", "+842743822123"), ("064 3822 123", "+842543822123"), ("0123 456 7890", "+84834567890"),
+])
+def test_more_writings(written, e164):
+    assert normalize_phone(written).e164 == e164
+
+
+def test_a_converted_number_that_is_not_valid_today_is_none():
+    assert normalize_phone("0160 123 4567") is None     # 0160 was never a mobile prefix
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("0912345678-0987654321", ["+84912345678", "+84987654321"]),
+    ("0912-345-678", ["+84912345678"]),
+    ("024 3825 1234 (máy lẻ 12)", ["+842438251234"]),
+    ("Tel/Fax: 024.3825.1234", ["+842438251234"]),
+    ("DĐ 0912345678, CQ: 0236 3822 123", ["+84912345678", "+842363822123"]),
+    ("Điện thoại: 0912345678 hoặc 0987654321", ["+84912345678", "+84987654321"]),
+    ("0912345678 | 0987654321\n01662345678", ["+84912345678", "+84987654321", "+84362345678"]),
+])
+def test_cells_of_numbers(cell, expected):
+    phones, invalid = split_phones(cell)
+    assert [p.e164 for p in phones] == expected and invalid == []
+
+
+@pytest.mark.parametrize("empty", [None, "", "không có"])
+def test_an_empty_cell_has_no_numbers_and_nothing_invalid(empty):
+    assert split_phones(empty) == ([], [])
+
+
+def test_find_phones_converts_legacy_writings_and_ignores_dates_and_tax_codes():
+    assert [p.e164 for p in find_phones("gọi +84 162 345 6789 nhé")] == ["+84323456789"]
+    assert [p.e164 for p in find_phones("MST 0100233488, hẹn 10/12/2024, gọi 0988 123 456")] == ["+84988123456"]
+    assert find_phones("") == []
+
+
+def test_national_form():
+    assert normalize_phone("+84 912 345 678").national == "0912345678"
+    assert normalize_phone("1900 54 54 81").national == "1900545481"

@@ -22,3 +22,20 @@ def test_invalid_codes_are_kept_as_written_and_marked_invalid(written):
 @pytest.mark.parametrize("empty", [None, "", "   "])
 def test_no_code(empty):
     assert normalize_tax_code(empty) == (None, False)
+
+
+@pytest.mark.parametrize("code", ["0400000029", "0600000040", "0700000051", "0800000062", "0900000073",
+                                  "1100000090", "1200000111", "0100233488-001"])
+def test_more_valid_codes(code):
+    assert normalize_tax_code(code) == (code, True)
+
+
+@pytest.mark.parametrize("written, normalized", [
+    ("0100.233.488", "0100233488"), ("0100233488001", "0100233488-001"), ("0100233488 - 001", "0100233488-001"),
+])
+def test_writings(written, normalized):
+    assert normalize_tax_code(written) == (normalized, True)
+
+
+def test_a_13_digit_code_with_suffix_000_is_invalid():
+    assert normalize_tax_code("0100233488000") == ("0100233488000", False)
