@@ -64,8 +64,10 @@ class Publisher:
     def __init__(self, bootstrap_servers: str, producer_name: str, topic_prefix: str = "", **config):
         self.producer_name = producer_name
         self.topic_prefix = topic_prefix
+        # A bounded send queue: a million-row import waits for the broker instead of buffering in memory.
         self._producer = Producer({"bootstrap.servers": bootstrap_servers, "enable.idempotence": True,
-                                   "linger.ms": 20, "compression.type": "lz4", **config})
+                                   "linger.ms": 20, "compression.type": "lz4",
+                                   "queue.buffering.max.kbytes": 32768, **config})
         self._errors: list[str] = []
 
     def publish(self, event_type: str, *, envelope_: Envelope | None = None, **fields) -> BaseModel:

@@ -310,7 +310,8 @@ class ServiceRunner:
     def _report_lag(self) -> None:
         with contextlib.suppress(KafkaException):
             for tp in self.consumer.position(self.consumer.assignment()):
-                _, high = self.consumer.get_watermark_offsets(tp, timeout=1)
+                # The high watermark the fetcher last saw: no broker round trip on the hot path.
+                _, high = self.consumer.get_watermark_offsets(tp, cached=True)
                 if tp.offset >= 0:
                     metrics.LAG.labels(self.service.name, tp.topic, str(tp.partition)).set(max(0, high - tp.offset))
 

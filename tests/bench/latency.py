@@ -158,7 +158,7 @@ class Telephony:
             time.sleep(0.05)
         latencies = sorted(self.desktop.received[c] - t for c, t in sent.items() if c in self.desktop.received)
         p50, p99, worst = percentiles(latencies)
-        return {"rate": rate, "sent": total, "received": len(latencies), "achieved": total / send_seconds,
+        return {"rate": rate, "seconds": seconds, "sent": total, "received": len(latencies), "achieved": total / send_seconds,
                 "late": late, "p50": p50, "p99": p99, "max": worst}
 
 
@@ -182,24 +182,31 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
         console.print(f"  eligibility {rate}/s × {seconds:.0f} s: p50 {results[0]['p50']:.1f} ms, "
                       f"p99 {results[0]['p99']:.1f} ms, max {results[0]['max']:.1f} ms")
         best = rate if _sustained(results[0]) else None
-        step = rate * 2
-        while step <= max_rate:
+        # Up from the base rate while p99 holds (400, 800, 1200, … with 200/s); down when even it fails.
+        step = rate * 2 if best else rate // 2
+        while 25 <= step <= max_rate:
             result = telephony.play(step, step_seconds)
             results.append(result)
             console.print(f"  eligibility {step}/s × {step_seconds:.0f} s: p50 {result['p50']:.1f} ms, "
                           f"p99 {result['p99']:.1f} ms, max {result['max']:.1f} ms, "
                           f"received {result['received']}/{result['sent']}, sent at {result['achieved']:.0f}/s")
-            if not _sustained(result):
-                break
-            best = step
-            step += rate * 2  # 400, 800, 1200, … with the default 200/s
+            if best:
+                if not _sustained(result):
+                    break
+                best = step
+                step += rate * 2
+            else:
+                if _sustained(result):
+                    best = step
+                    break
+                step //= 2
         rss = {name: peak_rss_mb(p.pid) for name, p in services.items()}
         desktop.close()
     finally:
         stop(list(services.values()))
     rows = []
-    for i, r in enumerate(results):
-        label = f"{r['rate']}/s for {seconds if i == 0 else step_seconds:.0f} s"
+    for r in results:
+        label = f"{r['rate']}/s for {r['seconds']:.0f} s"
         rows.append((f"{label}: p50 / p99 / max",
                      f"{r['p50']:.1f} / {r['p99']:.1f} / {r['max']:.1f} ms"))
         rows.append((f"{label}: received, send rate achieved",
