@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from shared.runtime import Context
 from shared.settings import settings
 from shared.store.models import CallTask, Consent, Contact, OutreachLead, OutreachRequest
 
-log = logging.getLogger("careflow.outreach")
 DAY = dt.timedelta(hours=24)
 REPLY_WAIT = "reply_wait"
 

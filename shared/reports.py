@@ -14,9 +14,15 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.domain.provinces import province_name
 from shared.store.models import CareCase, Escalation, Lead, OutreachRequest, ProfileDecision, Subscriber
 
 NO_PROVINCE = "??"
+
+
+def _province(code: str | None) -> str:
+    """"48 Đà Nẵng": operators read names, machines split on the first space."""
+    return NO_PROVINCE if code is None else f"{code} {province_name(code)}"
 
 
 def funnel(session: Session) -> dict:
@@ -33,7 +39,7 @@ def funnel(session: Session) -> dict:
 
     by_province: dict[str, Counter] = defaultdict(empty)
     for province, stage, outreach_list, calls in rows:
-        for key in (NO_PROVINCE if province is None else province, "all"):
+        for key in (_province(province), "all"):
             counts = by_province[key]
             counts["imported"] += 1
             counts["normalized"] += outreach_list is not None
@@ -43,12 +49,12 @@ def funnel(session: Session) -> dict:
             counts["supported"] += stage == "supported"
             counts["in_outreach"] += stage == "in_outreach"
     for channel, province, count in requested:
-        for key in (NO_PROVINCE if province is None else province, "all"):
+        for key in (_province(province), "all"):
             by_province[key][f"requested:{channel}"] += count
     owners: Counter = Counter()
     for owner, province, count in escalated:
         owners[owner] += count
-        for key in (NO_PROVINCE if province is None else province, "all"):
+        for key in (_province(province), "all"):
             by_province[key]["escalated"] += count
     overall = by_province.pop("all", Counter())
     return {"overall": dict(overall), "escalated_by_owner": dict(sorted(owners.items())),
@@ -93,7 +99,7 @@ def cases(session: Session, now: dt.datetime) -> dict:
         elif case.resolved_at is not None:
             hours = (case.resolved_at - case.opened_at).total_seconds() / 3600
             resolve_hours[case.kind].append(hours)
-            resolve_hours_province[case.province_code or NO_PROVINCE].append(hours)
+            resolve_hours_province[_province(case.province_code)].append(hours)
     return {
         "open_by_kind_and_owner": dict(sorted(open_cases.items())),
         "open_oldest_hours_by_kind": {k: round(max(v), 1) for k, v in sorted(ages.items())},

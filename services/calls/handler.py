@@ -9,7 +9,7 @@ import datetime as dt
 from functools import cache
 
 from shared import outreach
-from shared.domain.calls import CallPolicy, Dial, Disposition, Escalate, Supported, next_step
+from shared.domain.calls import CallPolicy, Disposition, Escalate, Supported, next_step
 from shared.domain.contact_rules import Blocked
 from shared.runtime import Context, Service
 from shared.settings import settings

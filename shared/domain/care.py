@@ -380,12 +380,6 @@ def escalated_payload(case: CareCase, escalation: Escalation) -> dict[str, Any]:
             "breached_at": escalation.breached_at, "sla_due_at": escalation.sla_due_at}
 
 
-def resolved_payload(case: CareCase) -> dict[str, Any]:
-    """Fields of ``care-case-resolved``."""
-    return {"case_id": case.case_id, "customer_id": case.customer_id,
-            "outcome": case.outcome or "resolved", "resolution": case.resolution}
-
-
 # --- JSON-column serialization -------------------------------------------------------------------
 
 _DATETIMES = ("opened_at", "sla_due_at", "paused_at", "resolved_at")

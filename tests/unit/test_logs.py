@@ -1,10 +1,9 @@
-import io
 import json
 import logging
 
 import pytest
 
-from shared.logs import RedactingFilter, configure_logging, redact
+from shared.logs import configure_logging, redact
 
 
 @pytest.mark.parametrize("text, hidden", [
