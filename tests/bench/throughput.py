@@ -92,12 +92,9 @@ def plain_loop(settings: Settings, count: int) -> float:
     return count / elapsed
 
 
-def careflow_runtime(settings: Settings, count: int, lag_report: bool = True) -> float:
-    """careflow's ServiceRunner with the no-op service: decode, validate, handler, emit (encode), produce.
-    `lag_report=False` replaces its every-10-s lag gauge update with nothing, to show that update's cost."""
+def careflow_runtime(settings: Settings, count: int) -> float:
+    """careflow's ServiceRunner with the no-op service: decode, validate, handler, emit (encode), produce."""
     runner = ServiceRunner(NOOP, settings)
-    if not lag_report:
-        runner._report_lag = lambda: None
     clock = _FirstMessageClock(runner.consumer)
     runner.consumer = clock
     runner.producer.init_transactions(60)
@@ -123,8 +120,7 @@ def _check(settings: Settings, group: str, count: int) -> str:
 
 def bench_runtime(bootstrap: str, workdir, events: int, repeats: int = 2) -> float:
     """Returns the baseline's events/s (the best run), for the other parts to compare with."""
-    contenders = {"baseline": (plain_loop, "plain"), "careflow": (careflow_runtime, NOOP.name),
-                  "careflow, no lag gauge": (lambda s, n: careflow_runtime(s, n, lag_report=False), NOOP.name)}
+    contenders = {"baseline": (plain_loop, "plain"), "careflow": (careflow_runtime, NOOP.name)}
     runs: dict[str, list[float]] = {name: [] for name in contenders}
     checks: list[str] = []
     # Warm-up, not counted: the first transactional producer on a fresh broker pays for loading the
@@ -144,15 +140,12 @@ def bench_runtime(bootstrap: str, workdir, events: int, repeats: int = 2) -> flo
             checks.append(_check(settings, settings.topic_prefix + group, events))
             console.print(f"  runtime round {round_ + 1}: {name:22s} {rate:>10,.0f} events/s  ({checks[-1]})")
     baseline, runtime = max(runs["baseline"]), max(runs["careflow"])
-    unreported = max(runs["careflow, no lag gauge"])
     fmt = lambda values: ", ".join(f"{v:,.0f}" for v in values)  # noqa: E731
     table(f"1. runtime: transactional consume → produce, {events:,} events, {PARTITIONS} partitions, "
           f"batch ≤ 500, best of {repeats}", [
               ("baseline: plain confluent-kafka EOS loop, bytes through", f"{baseline:,.0f} events/s"),
               ("careflow ServiceRunner, no-op handler (decode+validate+emit)", f"{runtime:,.0f} events/s"),
               ("ratio careflow / baseline", f"{runtime / baseline:.2f}"),
-              ("careflow without its lag gauge update (_report_lag → no-op)", f"{unreported:,.0f} events/s"),
-              ("ratio careflow without lag gauge / baseline", f"{unreported / baseline:.2f}"),
               *((f"all runs: {name}", fmt(values)) for name, values in runs.items()),
               ("committed view checked (N outputs read_committed, lag 0)",
                "ok" if all(c == "ok" for c in checks) else "; ".join(checks)),
