@@ -94,7 +94,7 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
     consents = run_import(folder / "consent.csv", "consent-changed", CONSENT_COLUMNS, ("contact", "status"),
                           consent_fields("demo consent.csv", clock), publisher, progress=False)
     # Operators load the consent list before the leads: the segmenter checks it on every request.
-    _wait(lambda: _count(sessions, Consent) >= consents.published, "the consent list")
+    wait_for(lambda: _count(sessions, Consent) >= consents.published, message="the consent list")
     _write_csv(folder / "enterprises.csv", ["Mã số thuế", "Tên doanh nghiệp", "Địa chỉ", "Điện thoại", "Email"], ENTERPRISES)
     summary = import_leads(folder / "enterprises.csv", publisher, progress=False)
     console.print(f"imported {summary.published} enterprises, {summary.rejected} row(s) rejected → {summary.reject_file}")
@@ -116,7 +116,7 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
                                             "kndl_member", "gender", "occupation", "hobbies"], SUBSCRIBERS)
     run_import(folder / "subscribers.csv", "subscriber-upserted", SUBSCRIBER_COLUMNS, ("msisdn",), subscriber_fields,
                publisher, progress=False)
-    _wait(lambda: _count(sessions, Subscriber) >= len(SUBSCRIBERS), "the subscriber directory")
+    wait_for(lambda: _count(sessions, Subscriber) >= len(SUBSCRIBERS), message="the subscriber directory")
     vietnam_day = clock().astimezone(dt.timezone(dt.timedelta(hours=7))).replace(hour=10, minute=0, second=0, microsecond=0)
     for index, (msisdn, *_rest) in enumerate(SUBSCRIBERS):
         answered_at = vietnam_day + dt.timedelta(minutes=index) if index != 5 else vietnam_day.replace(hour=23)
@@ -151,10 +151,10 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
         publisher.publish("care-case-resolved", case_id=first.case_id, customer_id=first.customer_id,
                           outcome="resolved", resolution="Đã hướng dẫn khách hàng")
         publisher.flush()
-        _wait(lambda: _count(sessions, CareCase, CareCase.status == "resolved") >= 1, "the resolution")
+        wait_for(lambda: _count(sessions, CareCase, CareCase.status == "resolved") >= 1, message="the resolution")
     console.print("moving the clock 10 hours forward: cases past their SLA are escalated")
     _advance(clock_file, dt.timedelta(hours=10))
-    _wait(lambda: _count(sessions, CareCase, CareCase.breaches > 0) >= 1, "SLA escalations")
+    wait_for(lambda: _count(sessions, CareCase, CareCase.breaches > 0) >= 1, message="SLA escalations")
     publisher.flush()
     peers.close()
 
@@ -246,10 +246,11 @@ def _count(sessions, model, *conditions) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*conditions))
 
 
-def _wait(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 60, message: str = "condition") -> None:
+    """Polls until `predicate` holds (the store is read, never slept on blindly); the tests use it too."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
+        if predicate():
             return
         time.sleep(0.2)
-    raise TimeoutError(f"the demonstration timed out waiting for {what}")
+    raise TimeoutError(f"timed out waiting for {message}")

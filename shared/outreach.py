@@ -114,21 +114,27 @@ def dial_numbers(ctx: Context, lead_id: str) -> list[DialNumber]:
     return [DialNumber(c.value, c.phone_type != "mobile", c.dead) for c in contacts]
 
 
-def escalate(ctx: Context, lead_id: str, reason: str, detail: str) -> None:
+def announce_escalation(ctx: Context, lead_id: str, province_code: str | None, reason: str, detail: str) -> None:
     """Hands the lead to the post office of its province (TCT when the province is unknown)."""
-    lead = ctx.session.get(OutreachLead, lead_id)
-    province = lead.province_code if lead else None
-    ctx.emit("lead-escalated", lead_id=lead_id, owner=post_office_code(province), province_code=province,
+    ctx.emit("lead-escalated", lead_id=lead_id, owner=post_office_code(province_code), province_code=province_code,
              reason=reason, detail=detail)
-    task = ctx.session.get(CallTask, lead_id)
-    if task is not None:
-        task.status, task.updated_at = "escalated", ctx.now()
+
+
+def escalate(ctx: Context, lead_id: str, reason: str, detail: str) -> None:
+    """Escalates a lead in outreach: its province as the segmenter kept it; its calls stop."""
+    lead = ctx.session.get(OutreachLead, lead_id)
+    announce_escalation(ctx, lead_id, lead.province_code if lead else None, reason, detail)
+    _end_calls(ctx, lead_id, "escalated")
 
 
 def supported(ctx: Context, lead_id: str, via: str) -> None:
     lead = ctx.session.get(OutreachLead, lead_id)
     ctx.emit("customer-supported", lead_id=lead_id, tax_code=lead.tax_code if lead else None,
              province_code=lead.province_code if lead else None, via=via)
+    _end_calls(ctx, lead_id, "supported")
+
+
+def _end_calls(ctx: Context, lead_id: str, status: str) -> None:
     task = ctx.session.get(CallTask, lead_id)
     if task is not None:
-        task.status, task.updated_at = "supported", ctx.now()
+        task.status, task.updated_at = status, ctx.now()

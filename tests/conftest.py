@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.broker import free_port
 from shared.settings import Settings
 from shared.store import migrate
 
@@ -48,7 +49,7 @@ def postgres_server():
         shutil.chown(socket_dir, "postgres")
     subprocess.run([*user, str(bindir / "initdb"), "-D", str(data), "-U", "careflow", "--auth=trust", "-E", "UTF8"],
                    check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     subprocess.run([*user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "server.log"), "-o",
                     f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
                    check=True, capture_output=True)
@@ -62,14 +63,6 @@ def postgres_server():
 def _postgres_bindir() -> Path | None:
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
     return next((c for c in candidates if (c / "initdb").exists()), None)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -12,6 +12,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, TopicPartition
 
 from shared import codec
+from shared.demo import wait_for  # noqa: F401  (the tests' one way to wait)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,11 +74,3 @@ def start_service(name: str, settings, *, instance_id: str = "0", extra_env: dic
     return subprocess.Popen([sys.executable, "-m", "shared.cli", "service", name], cwd=ROOT, env=env,
                             stdout=out, stderr=out)
 
-
-def wait_for(predicate, timeout: float = 60, message: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {message}")

@@ -49,21 +49,22 @@ def on_care_requested(event, ctx: Context) -> None:
         select(CareCase).where(CareCase.customer_id == customer.customer_id, CareCase.kind == event.kind,
                                CareCase.status == care.CaseStatus.RESOLVED.value)
         .order_by(CareCase.resolved_at.desc())).first()
-    if reopenable is not None and care.should_reopen(_load(reopenable), event.kind, now, policy):
-        row, case = reopenable, care.reopen(_load(reopenable), now, policy)
+    resolved = _load(reopenable) if reopenable is not None else None
+    if resolved is not None and care.should_reopen(resolved, event.kind, now, policy):
+        row, before, case = reopenable, resolved, care.reopen(resolved, now, policy)
     else:
         case = care.open_case(f"case-{event.request_id}", customer.customer_id, event.kind, customer.province_code,
                               now, policy)
-        row = CareCase(case_id=case.case_id, customer_id=case.customer_id, kind=case.kind.value,
-                       province_code=case.province_code, opened_at=case.opened_at, breaches=0)
-    _save(ctx, row, case)
+        row, before = CareCase(case_id=case.case_id, customer_id=case.customer_id, kind=case.kind.value,
+                               province_code=case.province_code, opened_at=case.opened_at, breaches=0), None
+    _save(ctx, row, before, case)
     ctx.session.add(row)
     ctx.emit("care-case-opened", **care.opened_payload(case, event.request_id))
 
 
 def on_care_case_updated(event, ctx: Context) -> None:
-    row, case = _case(ctx, event.case_id, event.customer_id)
-    now = ctx.now()
+    row, before = _case(ctx, event.case_id, event.customer_id)
+    now, case = ctx.now(), before
     if event.update == "assigned":
         if not event.agent_id:
             raise Rejected(f"case {event.case_id}: an assignment needs the agent_id")
@@ -72,23 +73,24 @@ def on_care_case_updated(event, ctx: Context) -> None:
         case = care.pause(case, now)
     elif event.update == "resumed":
         case = care.resume(case, now)
-    _save(ctx, row, case)
+    _save(ctx, row, before, case)
 
 
 def on_care_case_resolved(event, ctx: Context) -> None:
-    row, case = _case(ctx, event.case_id, event.customer_id)
-    _save(ctx, row, care.resolve(case, ctx.now(), event.outcome, event.resolution))
+    row, before = _case(ctx, event.case_id, event.customer_id)
+    _save(ctx, row, before, care.resolve(before, ctx.now(), event.outcome, event.resolution))
 
 
 def on_sla_due(deadline: Deadline, ctx: Context) -> None:
     row = ctx.session.get(CareCase, deadline.subject_id)
     due = dt.datetime.fromisoformat(deadline.payload["due"])
-    breached = care.breach(_load(row), ctx.now(), _policy(), deadline=due)
+    before = _load(row)
+    breached = care.breach(before, ctx.now(), _policy(), deadline=due)
     if breached is None:  # paused, resolved or moved since the deadline was set
         return
     case, escalation = breached
     row.breaches += 1
-    _save(ctx, row, case)
+    _save(ctx, row, before, case)
     ctx.emit("care-case-escalated", **care.escalated_payload(case, escalation))
 
 
@@ -107,9 +109,9 @@ def _sla_deadline_id(case: care.CareCase) -> str | None:
     return f"care-sla:{case.case_id}:{case.sla_due_at.isoformat()}" if case.sla_due_at else None
 
 
-def _save(ctx: Context, row: CareCase, case: care.CareCase) -> None:
-    """Writes the case and keeps exactly one pending SLA deadline: the one of its running clock."""
-    before = _load(row) if row.state else None
+def _save(ctx: Context, row: CareCase, before: care.CareCase | None, case: care.CareCase) -> None:
+    """Writes the case (`before`: as it was stored, None when new) and keeps exactly one pending
+    SLA deadline: the one of its running clock."""
     old_id, new_id = (_sla_deadline_id(before) if before else None), _sla_deadline_id(case)
     if case.status is care.CaseStatus.RESOLVED:
         new_id = None

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from shared.domain.leads import NormalizedLead, RawLead, normalize_lead
-from shared.domain.provinces import post_office_code
+from shared.domain.leads import RawLead, normalize_lead
+from shared.outreach import announce_escalation
 from shared.enrichment import look_up, providers_from_settings
 from shared.runtime import Context, Service
 from shared.settings import settings
@@ -23,14 +23,16 @@ def on_lead_imported(event, ctx: Context) -> None:
     lead = normalize_lead(raw)
     record = look_up(_providers(), lead.tax_code) if lead.tax_code_valid else None
     if record is not None and not record.active:
-        escalate(ctx, event.lead_id, lead, "inactive", f"{record.source} lists the enterprise as inactive")
+        announce_escalation(ctx, event.lead_id, lead.province_code, "inactive",
+                            f"{record.source} lists the enterprise as inactive")
         return
     if record is not None:
         lead = normalize_lead(RawLead(
             lead.tax_code, lead.company_name or record.company_name, raw.address or record.address,
             ";".join(filter(None, [raw.phones, record.phones])), ";".join(filter(None, [raw.emails, record.emails]))))
     elif not (lead.phones or lead.emails):
-        escalate(ctx, event.lead_id, lead, "not_found", "no contact in the list and no enrichment source knows it")
+        announce_escalation(ctx, event.lead_id, lead.province_code, "not_found",
+                            "no contact in the list and no enrichment source knows it")
         return
     ctx.emit("lead-normalized", lead_id=event.lead_id, tax_code=lead.tax_code, tax_code_valid=lead.tax_code_valid,
              company_name=lead.company_name, province_code=lead.province_code,
@@ -38,11 +40,6 @@ def on_lead_imported(event, ctx: Context) -> None:
              invalid_phones=list(lead.invalid_phones), invalid_emails=list(lead.invalid_emails),
              has_email=lead.has_email, has_mobile=lead.has_mobile, has_landline=lead.has_landline,
              outreach_list=lead.outreach_list.value, enrichment_source=record.source if record else None)
-
-
-def escalate(ctx: Context, lead_id: str, lead: NormalizedLead, reason: str, detail: str) -> None:
-    ctx.emit("lead-escalated", lead_id=lead_id, owner=post_office_code(lead.province_code),
-             province_code=lead.province_code, reason=reason, detail=detail)
 
 
 SERVICE = Service(name="normalizer", handlers={"lead-imported": on_lead_imported}, uses_store=False)
