@@ -3,12 +3,14 @@
 Consume a batch, decode, call the service's handler for each event, produce the follow-on events
 and commit the consumed offsets in one Kafka transaction (exactly-once; consumers read_committed).
 
-A handler that writes to the store does so in one database transaction per batch, committed just
-before the Kafka transaction. The events a handler emitted are stored with the id of the event
+A handler that writes to the store (StoreAccess.WRITE) does so in one database transaction per
+batch, committed just before the Kafka transaction. The events a handler emitted are stored with the id of the event
 that caused them: when a crash or a rebalance falls between the two commits, the redelivered event
 is not handled again, its stored events are produced again, and the committed view holds each
 once. Timers (deadlines) work the same way: a deadline is claimed once in the store, its events
 are stored with it and published in a Kafka transaction, and republished if that never committed.
+A handler that only reads the store (StoreAccess.READ) needs none of this: the Kafka transaction
+alone makes it exactly-once, and it pays no database write on its hot path.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
@@ -48,8 +51,12 @@ class Rejected(Exception):
     it goes to the dead-letter topic with this reason at once, without retries."""
 
 
+class ReadOnlyStore(Exception):
+    """A handler of a service that reads the store only (StoreAccess.READ) tried to change it."""
+
+
 # Errors that retrying cannot cure: bad input, not a passing fault.
-PERMANENT_ERRORS = (Rejected, ValidationError, ValueError)
+PERMANENT_ERRORS = (Rejected, ReadOnlyStore, ValidationError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,12 @@ class Context:
         return event
 
 
+class StoreAccess(Enum):
+    NONE = "none"    # consume → produce only
+    READ = "read"    # reads reference data (the subscriber directory): a read transaction per batch
+    WRITE = "write"  # one write transaction per batch, with the processed-event records that make replays safe
+
+
 Handler = Callable[[BaseModel, Context], None]
 DeadlineHandler = Callable[[Deadline, Context], None]
 
@@ -97,7 +110,7 @@ class Service:
 
     name: str
     handlers: Mapping[str, Handler]
-    uses_store: bool = True
+    store: StoreAccess = StoreAccess.WRITE
     # Deadline kinds this service fires, and what firing one does.
     deadline_handlers: Mapping[str, DeadlineHandler] = field(default_factory=dict)
 
@@ -118,8 +131,10 @@ class ServiceRunner:
         self.service = service
         self.settings = settings
         self.clock = clock
+        self.writes = service.store is StoreAccess.WRITE or bool(service.deadline_handlers)
         self.sessions = sessions if sessions is not None else (
-            session_factory(settings.database_url, for_writes=True) if service.uses_store or service.deadline_handlers else None)
+            session_factory(settings.database_url, for_writes=self.writes)
+            if self.writes or service.store is StoreAccess.READ else None)
         self.stopping = False
         self.prefix = settings.topic_prefix
         self.group = self.prefix + service.name
@@ -133,6 +148,10 @@ class ServiceRunner:
         self.producer = Producer({
             **common, "transactional.id": f"{self.prefix}{service.name}-{settings.instance_id}",
             "linger.ms": 5, "compression.type": "lz4", "transaction.timeout.ms": 30000,
+            # A transaction begun while the last one's markers are still being written is refused
+            # with CONCURRENT_TRANSACTIONS and retried after this backoff (exponential up to 1 s):
+            # librdkafka's default 100 ms would put that much into a small batch's latency.
+            "retry.backoff.ms": 10,
         })
         self._next_tick = 0.0
         self._next_lag_report = 0.0
@@ -193,10 +212,11 @@ class ServiceRunner:
     def _process_batch(self, messages: list[Message]) -> None:
         self.producer.begin_transaction()
         try:
+            decoded = [(message, self._decode(message)) for message in messages]
             with self._unit_of_work() as session:
-                done = self._already_processed(session, messages)
-                for message in messages:
-                    for output in self._handle(message, session, done):
+                done = self._already_processed(session, [event for _, event in decoded if isinstance(event, BaseModel)])
+                for message, event in decoded:
+                    for output in self._handle(message, event, session, done):
                         self._produce(output)
             self.producer.send_offsets_to_transaction(self._next_offsets(messages),
                                                       self.consumer.consumer_group_metadata())
@@ -211,16 +231,19 @@ class ServiceRunner:
 
     @contextlib.contextmanager
     def _unit_of_work(self) -> Iterator[Session | None]:
-        if self.sessions is None:
+        if self.service.store is StoreAccess.NONE or self.sessions is None:
             yield None
-            return
-        with self.sessions.begin() as session:
-            yield session
+        elif self.service.store is StoreAccess.READ:
+            with self.sessions() as session:  # closed without a commit
+                yield session
+        else:
+            with self.sessions.begin() as session:
+                yield session
 
-    def _already_processed(self, session: Session | None, messages: list[Message]) -> dict[str, list[Output]]:
-        if session is None:
+    def _already_processed(self, session: Session | None, events: list[BaseModel]) -> dict[str, list[Output]]:
+        if session is None or self.service.store is not StoreAccess.WRITE:
             return {}
-        ids = {self._peek_event_id(m) for m in messages} - {None}
+        ids = {event.envelope.event_id for event in events}
         rows = session.execute(select(ProcessedEvent.event_id, ProcessedEvent.outputs).where(
             ProcessedEvent.consumer == self.group, ProcessedEvent.event_id.in_(ids)))
         return {event_id: _unpack(outputs) for event_id, outputs in rows}
@@ -228,36 +251,41 @@ class ServiceRunner:
     def _event_type(self, message: Message) -> str:
         return message.topic()[len(self.prefix):]
 
-    def _peek_event_id(self, message: Message) -> str | None:
+    def _decode(self, message: Message) -> BaseModel | codec.DecodeError:
         try:
-            return codec.decode_record(contract(self._event_type(message)), message.value())["envelope"]["event_id"]
-        except Exception:  # an undecodable message has no id; _handle sends it to the DLQ
-            return None
+            return codec.decode(self._event_type(message), message.value())
+        except codec.DecodeError as exc:  # _handle sends it to the dead-letter topic
+            return exc
 
-    def _handle(self, message: Message, session: Session | None, done: dict[str, list[Output]]) -> list[Output]:
+    def _handle(self, message: Message, event: BaseModel | codec.DecodeError, session: Session | None,
+                done: dict[str, list[Output]]) -> list[Output]:
         topic = self._event_type(message)
         metrics.CONSUMED.labels(self.service.name, topic).inc()
-        try:
-            event = codec.decode(topic, message.value())
-        except codec.DecodeError as exc:
-            return [self._dead_letter(message, exc, tries=0)]
+        if isinstance(event, codec.DecodeError):
+            return [self._dead_letter(message, event, tries=0)]
         event_id = event.envelope.event_id
         if event_id in done:
             return done[event_id]
         handler = self.service.handlers[topic]
+        records = self.service.store is StoreAccess.WRITE
         for attempt in range(1, self.settings.max_tries + 1):
             ctx = Context(self.service.name, event_id, event.envelope.correlation_id, self.clock, session, self.prefix)
             started = time.perf_counter()
             try:
-                with session.begin_nested() if session is not None else contextlib.nullcontext():
+                with session.begin_nested() if records else contextlib.nullcontext():
                     handler(event, ctx)
-                    if session is not None:
+                    if session is not None and not records and (session.new or session.dirty or session.deleted):
+                        session.rollback()
+                        raise ReadOnlyStore(f"{self.service.name} reads the store only, yet its handler changed it")
+                    if records:
                         session.add(ProcessedEvent(consumer=self.group, event_id=event_id,
                                                    processed_at=utc_now(), outputs=_pack(ctx.outputs)))
                         session.flush()
             except PERMANENT_ERRORS as exc:
                 return [self._dead_letter(message, exc, tries=attempt)]
             except Exception as exc:
+                if session is not None and not records:
+                    session.rollback()  # a failed read (PostgreSQL) leaves the transaction unusable
                 if attempt == self.settings.max_tries:
                     return [self._dead_letter(message, exc, tries=attempt)]
                 delay = min(self.settings.retry_backoff_cap_seconds,

@@ -1,12 +1,14 @@
 """Eligibility (SPEC B1-B3): on every answered call, tell the agent at once whether to collect
-gender, occupation and hobbies, how hard to try, and what to say — or why not."""
+gender, occupation and hobbies, how hard to try, and what to say — or why not.
+
+It reads the subscriber directory and writes nothing: the agent is waiting, so the hot path holds
+no database write (the profile ledger records the decisions from the events)."""
 
 from __future__ import annotations
 
 from shared.domain.profiles import (AnsweredCall, CallReason, CustomerMood, OwnerType, Subscriber, SubscriptionType,
                                     Tier, agent_script, decide)
-from shared.runtime import Context, Rejected, Service
-from shared.store.models import ProfileDecision
+from shared.runtime import Context, Rejected, Service, StoreAccess
 from shared.store.models import Subscriber as SubscriberRow
 
 
@@ -22,17 +24,16 @@ def on_call_answered(event, ctx: Context) -> None:
                         call_reason=CallReason(event.call_reason), caller_is_user=event.caller_is_user,
                         customer_mood=CustomerMood(event.customer_mood))
     decision = decide(call, subscriber)
-    ctx.session.merge(ProfileDecision(
-        call_id=event.call_id, msisdn=event.msisdn, channel=event.channel, prompted=decision.target,
-        priority=decision.priority, skip_reasons=[r.value for r in decision.skip_reasons], decided_at=ctx.now()))
     if decision.target:
         ctx.emit("profile-prompted", call_id=event.call_id, msisdn=event.msisdn, agent_id=event.agent_id,
                  fields_to_collect=[f.value for f in decision.missing_fields], priority=decision.priority,
                  priority_reasons=[r.value for r in decision.priority_reasons], persuade=decision.persuade,
-                 script=agent_script(decision, subscriber))
+                 script=agent_script(decision, subscriber), channel=event.channel)
     else:
         ctx.emit("profile-skipped", call_id=event.call_id, msisdn=event.msisdn, agent_id=event.agent_id,
-                 skip_reasons=[r.value for r in decision.skip_reasons], priority=decision.priority)
+                 skip_reasons=[r.value for r in decision.skip_reasons], priority=decision.priority,
+                 channel=event.channel)
 
 
-SERVICE = Service(name="eligibility", handlers={"subscriber-call-answered": on_call_answered})
+SERVICE = Service(name="eligibility", handlers={"subscriber-call-answered": on_call_answered},
+                  store=StoreAccess.READ)

@@ -9,7 +9,7 @@ from functools import cache
 from shared.domain.leads import RawLead, normalize_lead
 from shared.outreach import announce_escalation
 from shared.enrichment import look_up, providers_from_settings
-from shared.runtime import Context, Service
+from shared.runtime import Context, Service, StoreAccess
 from shared.settings import settings
 
 
@@ -42,4 +42,4 @@ def on_lead_imported(event, ctx: Context) -> None:
              outreach_list=lead.outreach_list.value, enrichment_source=record.source if record else None)
 
 
-SERVICE = Service(name="normalizer", handlers={"lead-imported": on_lead_imported}, uses_store=False)
+SERVICE = Service(name="normalizer", handlers={"lead-imported": on_lead_imported}, store=StoreAccess.NONE)

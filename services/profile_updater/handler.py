@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shared.domain.profiles import (CallBackNeeded, Channel, CollectionOutcome, ProfileCollection, Provenance,
                                     apply_collection, load_catalogue)
-from shared.runtime import Context, Service
+from shared.runtime import Context, Service, StoreAccess
 from shared.settings import settings
 
 
@@ -42,4 +42,4 @@ def on_profile_collected(event, ctx: Context) -> None:
              change_reason=result.change_reason, **values)
 
 
-SERVICE = Service(name="profile-updater", handlers={"profile-collected": on_profile_collected}, uses_store=False)
+SERVICE = Service(name="profile-updater", handlers={"profile-collected": on_profile_collected}, store=StoreAccess.NONE)

@@ -34,11 +34,11 @@ def process_b(settings_for, sqlite_url, tmp_path):
     settings = settings_for(sqlite_url)
     ensure_all_topics(settings.kafka_bootstrap_servers, settings.partitions, settings.topic_prefix)
     services = [start_service(name, settings, log_path=tmp_path / f"{name}.log")
-                for name in ("subscriber_directory", "eligibility", "profile_updater")]
+                for name in ("subscriber_directory", "eligibility", "profile_updater", "profile_ledger")]
     yield settings
     for process in services:
         process.send_signal(signal.SIGTERM)
-    assert [p.wait(30) for p in services] == [0, 0, 0]
+    assert [p.wait(30) for p in services] == [0, 0, 0, 0]
 
 
 def test_answered_calls_prompt_or_skip_then_collections_update_the_profile(process_b, sqlite_url):
@@ -111,8 +111,13 @@ def test_answered_calls_prompt_or_skip_then_collections_update_the_profile(proce
     wait_for(lambda: stored()["+84901000002"].occupation_provenance == "refusal_default", message="directory update")
     subscriber = stored()["+84901000001"]
     assert (subscriber.gender, subscriber.occupation, subscriber.hobbies_provenance) == ("male", "Kỹ sư, kỹ thuật viên", "declared")
-    with sessions() as session:
-        decisions = {d.call_id: d for d in session.scalars(select(ProfileDecision))}
-    assert decisions["c4"].skip_reasons == ["outside_hours"] and decisions["c1"].prompted
+
+    def decisions() -> dict[str, ProfileDecision]:
+        with sessions() as session:
+            return {d.call_id: d for d in session.scalars(select(ProfileDecision))}
+
+    wait_for(lambda: {"c1", "c4"} <= decisions().keys(), message="the profile ledger's decisions")
+    assert decisions()["c4"].skip_reasons == ["outside_hours"] and decisions()["c1"].prompted
+    assert decisions()["c1"].channel == "call_centre"
     for reader in (prompted, skipped, dead, updates_reader, callbacks, rejected):
         reader.close()

@@ -1,12 +1,13 @@
-"""A service for testing the runtime alone: it escalates every imported lead, records the
-escalation in the store, and misbehaves on demand (by company name)."""
+"""Services for testing the runtime alone. RELAY escalates every imported lead, records the
+escalation in the store, and misbehaves on demand (by company name). READER only reads the store
+(StoreAccess.READ) and, asked to, tries to write to it."""
 
 from __future__ import annotations
 
 import os
 import time
 
-from shared.runtime import Context, Rejected, Service
+from shared.runtime import Context, Rejected, Service, StoreAccess
 from shared.store.models import Escalation
 
 _SLOWDOWN = float(os.environ.get("RELAY_SECONDS_PER_EVENT", "0"))
@@ -24,3 +25,16 @@ def relay(event, ctx: Context) -> None:
 
 
 SERVICE = Service(name="relay", handlers={"lead-imported": relay})
+
+
+def relay_reading(event, ctx: Context) -> None:
+    if _SLOWDOWN:
+        time.sleep(_SLOWDOWN)
+    already = ctx.session.get(Escalation, event.lead_id)
+    if event.company_name == "WRITES":
+        ctx.session.add(Escalation(lead_id=event.lead_id, owner="TCT", reason="not_found", escalated_at=ctx.now()))
+    ctx.emit("lead-escalated", lead_id=event.lead_id, owner=already.owner if already else "TCT", reason="not_found",
+             detail=event.company_name)
+
+
+READER = Service(name="relay-reader", handlers={"lead-imported": relay_reading}, store=StoreAccess.READ)

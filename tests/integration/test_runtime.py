@@ -15,6 +15,7 @@ from tests.support import TopicReader, committed_lag, start_service, wait_for
 
 pytestmark = pytest.mark.integration
 RELAY = "tests.integration.relay_service:SERVICE"
+READER = "tests.integration.relay_service:READER"
 
 
 def publish_leads(settings, names):
@@ -54,6 +55,38 @@ def test_sigkill_mid_stream_then_restart_yields_every_output_exactly_once(settin
     assert max(counts.values()) == 1, f"duplicated outputs: {[k for k, v in counts.items() if v > 1][:5]}"
     assert len(messages) == total
     assert escalation_count(database_url) == total
+
+
+def test_a_read_only_service_is_exactly_once_by_the_kafka_transaction_alone(settings_for, sqlite_url, tmp_path):
+    settings = settings_for(sqlite_url, batch_size=50)
+    total = 1000
+    publish_leads(settings, [f"Công ty {i}" for i in range(total - 1)] + ["WRITES"])
+    reader = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "lead-escalated")
+    dlq = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "lead-imported.dlq")
+    log = tmp_path / "reader.log"
+    first = start_service(READER, settings, extra_env={"RELAY_SECONDS_PER_EVENT": "0.002"}, log_path=log)
+    second = None
+    try:
+        reader.read_until(200, timeout=60)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert len(reader.messages) < total - 1, "the kill came too late to test anything"
+        second = start_service(READER, settings, log_path=log)
+        reader.read_until(total - 1, timeout=120, settle=3)
+        dead = dlq.read_until(1, timeout=30)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(30)
+        reader.close()
+        dlq.close()
+    counts = collections.Counter(e.lead_id for e in reader.events("lead-escalated"))
+    assert len(counts) == total - 1 and max(counts.values()) == 1, "outputs lost or duplicated"
+    assert b"reads the store only" in dict(dead[0].headers())["error"]
+    assert escalation_count(sqlite_url) == 0, "a read-only service wrote to the store"
+    with session_factory(sqlite_url)() as session:
+        assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 0
 
 
 def test_poison_messages_go_to_the_dlq_with_their_reason_and_the_stream_goes_on(settings_for, sqlite_url):
