@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 from shared.domain.phones import Phone, area_code_of
@@ -26,6 +27,7 @@ _STREET_WORDS = {"duong", "pho", "ngo", "hem", "kiet", "dai lo", "so", "ql", "qu
 _COUNTRY = {"viet nam", "vietnam", "vn"}
 
 
+@lru_cache(maxsize=1 << 16)  # address parts repeat: wards, districts, province names
 def fold(text: str) -> str:
     """Lower-case ASCII words: no diacritics, đ → d, punctuation → spaces."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
