@@ -54,7 +54,8 @@ def test_types(written, kind):
     assert normalize_phone(written).type is kind
 
 
-@pytest.mark.parametrize("written", ["123", "", "0912", "0999 999 999 999", "hotline", "0100 123 4567"])
+@pytest.mark.parametrize("written", ["123", "", "0912", "0999 999 999 999", "hotline", "0100 123 4567",
+                                     "00903123456", "00 84"])
 def test_what_is_not_a_number_today_or_before_is_none(written):
     assert normalize_phone(written) is None
 
