@@ -2,8 +2,8 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
-CONSUMED = Counter("careflow_events_consumed_total", "Events consumed", ["service", "topic"])
-PRODUCED = Counter("careflow_events_produced_total", "Events produced", ["service", "topic"])
+CONSUMED = Counter("careflow_events_consumed_total", "Events consumed, counted when their transaction commits", ["service", "topic"])
+PRODUCED = Counter("careflow_events_produced_total", "Events produced, counted when their transaction commits", ["service", "topic"])
 DEAD_LETTERED = Counter("careflow_events_dead_lettered_total", "Events sent to a dead-letter topic",
                         ["service", "topic", "error"])
 HANDLER_SECONDS = Histogram("careflow_handler_seconds", "Handler latency per event", ["service", "topic"],

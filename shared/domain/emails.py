@@ -25,7 +25,11 @@ def _clean(text: str) -> str:
 
 def normalize_email(text: str | None) -> str | None:
     """One address, normalized (lower-case, obfuscation undone), or None when it is not valid."""
-    candidate = _clean(text or "").strip().strip(_EDGE).lower()
+    return _validated(_clean(text or ""))
+
+
+def _validated(text: str) -> str | None:
+    candidate = text.strip().strip(_EDGE).lower()
     if not candidate or any(c.isspace() for c in candidate):
         return None
     try:
@@ -42,7 +46,7 @@ def split_emails(text: str | None) -> tuple[list[str], list[str]]:
         piece = piece.strip(_EDGE)
         if not piece:
             continue
-        address = normalize_email(piece)
+        address = _validated(piece)  # the whole text is cleaned already
         if address is None:
             invalid.append(piece)
         elif address not in valid:

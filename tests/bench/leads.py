@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from shared.kafka import ensure_all_topics
 from shared.store import session_factory
 from shared.store.models import ProcessedEvent
-from tests.bench.common import (PARTITIONS, Offsets, console, fresh_settings, peak_rss_mb, stop, table,
-                                wait_for_group)
+from tests.bench.common import (PARTITIONS, Offsets, console, cpu_seconds, fresh_settings, machine_busy_seconds,
+                                peak_rss_mb, stop, table, wait_for_group)
 from tests.support import ROOT, start_service
 
 TARGET = 10_000  # leads/s from file to lead-normalized, on the 2-core machine
@@ -149,11 +149,13 @@ def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalize
     client = Offsets(bootstrap)
     try:
         wait_for_group(bootstrap, group, normalizers, process=processes)
+        normalizer_cpu = sum(cpu_seconds(p.pid) for p in processes)  # start-up and joining do not count
+        machine_busy = machine_busy_seconds()
         with open(workdir / f"{prefix}import.log", "wb") as log:
             started = time.monotonic()
             importer = subprocess.Popen([sys.executable, "-m", "shared.cli", "import", str(path), "--quiet"],
                                         cwd=ROOT, env=_service_env(settings), stdout=log, stderr=log)
-        imported_at = importer_rss = published = first_commit = backlog = None
+        imported_at = importer_rss = importer_cpu = published = first_commit = backlog = None
         deadline = started + max(900, rows / 200)
         committed = 0
         while time.monotonic() < deadline:
@@ -166,6 +168,7 @@ def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalize
                         raise RuntimeError(f"careflow import exited with {importer.returncode}: "
                                            f"{(workdir / f'{prefix}import.log').read_text()[-2000:]}")
                     importer_rss = usage.ru_maxrss / 1024
+                    importer_cpu = usage.ru_utime + usage.ru_stime
                     published = sum(client.high(source))
             committed = sum(client.committed(group, source))
             now = time.monotonic()
@@ -182,6 +185,8 @@ def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalize
         else:
             raise RuntimeError(f"the normalizers did not finish in time ({committed:,} of {published} leads)")
         done = time.monotonic()
+        machine_busy = machine_busy_seconds() - machine_busy
+        normalizer_cpu = sum(cpu_seconds(p.pid) for p in processes) - normalizer_cpu
         rss = [peak_rss_mb(p.pid) for p in processes]
     finally:
         stop(processes)
@@ -190,7 +195,10 @@ def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalize
             "import_rate": rows / (imported_at - started), "import_seconds": imported_at - started,
             "e2e_rate": published / (done - started), "e2e_seconds": done - started,
             "normalizer_rate": published / (done - first_commit), "backlog": backlog,
-            "importer_rss": importer_rss, "normalizer_rss": rss}
+            "importer_rss": importer_rss, "normalizer_rss": rss,
+            # CPU µs per lead: the importer, the normalizers, and the rest of the machine (the broker, mostly)
+            "cpu_seconds": {"importer": importer_cpu, "normalizers": normalizer_cpu,
+                       "rest": machine_busy - importer_cpu - normalizer_cpu, "total": machine_busy}}
 
 
 def run_segmenter(bootstrap: str, workdir: Path, settings, cap_seconds: float) -> dict | None:
@@ -270,6 +278,10 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
              + ("" if run["e2e_rate"] >= TARGET else "  (below target)")),
             (f"[{n}×normalizer] end to end / raw consume-produce baseline {baseline:,.0f}/s",
              f"{run['e2e_rate'] / baseline:.2f}"),
+            (f"[{n}×normalizer] CPU per lead: importer / normalizer(s) / rest (broker…) = total",
+             " / ".join(f"{seconds / run['published'] * 1e6:,.0f}" for seconds in run["cpu_seconds"].values()) + " µs"),
+            (f"[{n}×normalizer] CPU ceiling on {os.cpu_count()} cores: cores ÷ total CPU per lead",
+             f"{os.cpu_count() * run['published'] / run['cpu_seconds']['total']:,.0f} leads/s"),
             (f"[{n}×normalizer] peak memory: importer / normalizer(s)",
              f"{run['importer_rss']:,.0f} MB / " + ", ".join(f"{mb:,.0f}" for mb in run["normalizer_rss"]) + " MB"),
         ]
