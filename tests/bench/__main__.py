@@ -37,6 +37,8 @@ def main() -> None:
                         help="leads: at most this long for the segmenter to work through the backlog")
     parser.add_argument("--rate", type=int, default=200, help="eligibility: answered calls per second")
     parser.add_argument("--seconds", type=float, default=60, help="eligibility: how long at that rate")
+    parser.add_argument("--warmup-seconds", type=float, default=60,
+                        help="eligibility: first this long at the rate, not counted (the broker's JIT warms up)")
     parser.add_argument("--step-seconds", type=float, default=15, help="eligibility: how long at each higher rate")
     parser.add_argument("--max-rate", type=int, default=4000, help="eligibility: the highest rate to try")
     parser.add_argument("--subscribers", type=int, default=10_000, help="eligibility: subscribers in the directory")
@@ -69,7 +71,7 @@ def main() -> None:
             from tests.bench.latency import bench_eligibility
 
             bench_eligibility(bootstrap, workdir, args.rate, args.seconds, args.subscribers, args.step_seconds,
-                              args.max_rate, args.batch_size)
+                              args.max_rate, args.warmup_seconds, args.batch_size)
     console.print(f"bench done in {time.perf_counter() - started:,.0f} s")
     if args.keep:
         console.print(f"kept {workdir}")
