@@ -115,6 +115,9 @@ class Service:
     store: StoreAccess = StoreAccess.WRITE
     # Deadline kinds this service fires, and what firing one does.
     deadline_handlers: Mapping[str, DeadlineHandler] = field(default_factory=dict)
+    # Loads what a batch's handlers will look up, a query per table (StoreSession.prefetch),
+    # instead of a query per event and row.
+    prefetch: Callable[[list[BaseModel], Session], None] | None = None
 
 
 def _pack(outputs: list[Output]) -> bytes:
@@ -223,7 +226,10 @@ class ServiceRunner:
         try:
             decoded = [(message, self._decode(message)) for message in messages]
             with self._unit_of_work() as session:
-                done = self._already_processed(session, [event for _, event in decoded if isinstance(event, BaseModel)])
+                events = [event for _, event in decoded if isinstance(event, BaseModel)]
+                done = self._already_processed(session, events)
+                if self.service.prefetch is not None and session is not None:
+                    self.service.prefetch([e for e in events if e.envelope.event_id not in done], session)
                 outputs = [output for message, event in decoded for output in self._handle(message, event, session, done)]
                 self._produce(outputs)
             self.producer.send_offsets_to_transaction(self._next_offsets(messages),

@@ -7,18 +7,20 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
 
 from shared import outreach
-from shared.domain.calls import dial_order
+from shared.domain.calls import DialNumber, dial_order
 from shared.domain.contact_rules import Blocked
 from shared.runtime import Context, Service
 from shared.settings import settings
 from shared.store import deadlines
-from shared.store.models import ConsentEvidence, Contact, OutreachLead
+from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
 
 
 def on_lead_normalized(event, ctx: Context) -> None:
-    if not _remember(event, ctx):
+    phones = _remember(event, ctx)
+    if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
     if event.outreach_list == "insufficient":
         outreach.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
@@ -34,7 +36,7 @@ def on_lead_normalized(event, ctx: Context) -> None:
         decision = outreach.request_sms(ctx, event.lead_id, phone.e164)
         if isinstance(decision, Blocked):
             blocked.append(f"sms: {decision.reason}")
-    for number in (n for n in dial_order(outreach.dial_numbers(ctx, event.lead_id)) if not n.dead):
+    for number in dial_order(phones):
         decision = outreach.request_call(ctx, event.lead_id, number.e164, 1, "first consultation call")
         if not isinstance(decision, Blocked):
             return
@@ -49,8 +51,8 @@ def on_lead_normalized(event, ctx: Context) -> None:
                       "the contact rules allow no channel: " + "; ".join(sorted(set(blocked))))
 
 
-def _remember(event, ctx: Context) -> bool:
-    """Keeps the lead and its contacts; False when the lead was already known."""
+def _remember(event, ctx: Context) -> list[DialNumber] | None:
+    """Keeps the lead and its contacts; the new lead's numbers to dial, None when the lead was known."""
     lead = ctx.session.get(OutreachLead, event.lead_id)
     known = lead is not None
     if not known:
@@ -63,7 +65,8 @@ def _remember(event, ctx: Context) -> bool:
         if not known or ctx.session.get(Contact, (event.lead_id, value)) is None:
             ctx.session.add(Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
                                     position=position, dead=False, given_by_customer=False))
-    return not known
+    return None if known else [DialNumber(value, phone_type != "mobile") for value, kind, phone_type in contacts
+                               if kind == "phone"]
 
 
 def on_consent_changed(event, ctx: Context) -> None:
@@ -81,5 +84,15 @@ def on_consent_changed(event, ctx: Context) -> None:
                                     changed_at=event.changed_at))
 
 
+def prefetch(events: list, session: Session) -> None:
+    """A batch's leads, their call tasks and the consent of every contact they name, read at once."""
+    leads = [event.lead_id for event in events if hasattr(event, "lead_id")]
+    contacts = [event.contact for event in events if hasattr(event, "contact")]
+    contacts += [c for event in events if hasattr(event, "lead_id") for c in (*event.emails, *(p.e164 for p in event.phones))]
+    session.prefetch(OutreachLead, leads)
+    session.prefetch(CallTask, leads)
+    session.prefetch(Consent, contacts)
+
+
 SERVICE = Service(name="segmenter", handlers={"lead-normalized": on_lead_normalized,
-                                              "consent-changed": on_consent_changed})
+                                              "consent-changed": on_consent_changed}, prefetch=prefetch)

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,5 +52,55 @@ def migrate(url: str) -> None:
     command.upgrade(config, "head")
 
 
-def session_factory(url: str, for_writes: bool = False) -> sessionmaker[Session]:
-    return sessionmaker(make_engine(url, immediate=for_writes), expire_on_commit=False)
+class StoreSession(Session):
+    """A session that can read a whole batch's rows up front.
+
+    `get()` answers from the identity map for a row loaded before, but a row that does not exist
+    costs a query every time it is asked for: most of what a new lead's handler looks up (its
+    consent, its call task) does not exist yet. `prefetch` loads the rows of a batch in one query
+    per table, keeps them alive for the session (the identity map holds clean rows weakly), and
+    remembers the keys it did not find, so that `get()` answers those without SQL until an object
+    with that key is added."""
+
+    def prefetch(self, model: type, keys: Iterable[Any]) -> None:
+        """Loads the rows of `model` (one primary-key column) whose key is in `keys`."""
+        wanted = set(keys)
+        if not wanted:
+            return
+        (key_column,) = inspect(model).primary_key
+        ordered = sorted(wanted)
+        # In slices: SQLite takes at most 32,766 parameters in a statement.
+        rows = [row for start in range(0, len(ordered), _PREFETCH_SLICE)
+                for row in self.scalars(select(model).where(key_column.in_(ordered[start:start + _PREFETCH_SLICE])))]
+        self.info.setdefault(_HELD, []).extend(rows)
+        self.info.setdefault(_ADDED, {})
+        found = {getattr(row, key_column.key) for row in rows}
+        self.info.setdefault(_ABSENT, set()).update((model, (key,)) for key in wanted - found)
+
+    def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        if _ABSENT in self.info and not kwargs:
+            key = (entity, ident if isinstance(ident, tuple) else (ident,))
+            if key in self.info[_ABSENT]:
+                return None
+            # Added in this batch and not flushed yet: the same object a flush and a query would find.
+            added = self.info[_ADDED].get(key)
+            if added is not None and inspect(added).pending:
+                return added
+        return super().get(entity, ident, **kwargs)
+
+
+_ABSENT, _ADDED, _HELD = "careflow.absent", "careflow.added", "careflow.held"
+_PREFETCH_SLICE = 10_000
+
+
+@event.listens_for(StoreSession, "transient_to_pending")
+def _no_longer_absent(session: Session, instance: Any) -> None:
+    if _ABSENT in session.info:
+        key = (type(instance), tuple(inspect(instance).mapper.primary_key_from_instance(instance)))
+        session.info[_ABSENT].discard(key)
+        # Held, so that a later get() in the batch finds it in the identity map once flushed.
+        session.info[_ADDED][key] = instance
+
+
+def session_factory(url: str, for_writes: bool = False) -> sessionmaker[StoreSession]:
+    return sessionmaker(make_engine(url, immediate=for_writes), class_=StoreSession, expire_on_commit=False)

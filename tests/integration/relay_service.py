@@ -1,5 +1,5 @@
 """Services for testing the runtime alone. RELAY escalates every imported lead, records the
-escalation in the store, and misbehaves on demand (by company name). READER only reads the store
+escalation in the store (its batch's escalations prefetched), and misbehaves on demand (by company name). READER only reads the store
 (StoreAccess.READ) and, asked to, tries to write to it."""
 
 from __future__ import annotations
@@ -20,11 +20,16 @@ def relay(event, ctx: Context) -> None:
         raise RuntimeError("a dependency is down")
     if _SLOWDOWN:
         time.sleep(_SLOWDOWN)
-    ctx.session.add(Escalation(lead_id=event.lead_id, owner="TCT", reason="not_found", escalated_at=ctx.now()))
+    if ctx.session.get(Escalation, event.lead_id) is None:
+        ctx.session.add(Escalation(lead_id=event.lead_id, owner="TCT", reason="not_found", escalated_at=ctx.now()))
     ctx.emit("lead-escalated", lead_id=event.lead_id, owner="TCT", reason="not_found", detail=event.company_name)
 
 
-SERVICE = Service(name="relay", handlers={"lead-imported": relay})
+def prefetch_escalations(events, session) -> None:
+    session.prefetch(Escalation, [event.lead_id for event in events])
+
+
+SERVICE = Service(name="relay", handlers={"lead-imported": relay}, prefetch=prefetch_escalations)
 
 
 def relay_reading(event, ctx: Context) -> None:

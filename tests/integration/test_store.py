@@ -1,0 +1,87 @@
+"""The store's batch reads (StoreSession.prefetch), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from sqlalchemy import event
+
+from shared import store
+from shared.store import session_factory
+from shared.store.models import Contact, OutreachLead
+
+pytestmark = pytest.mark.integration
+
+
+@contextlib.contextmanager
+def counting_queries(session):
+    queries = []
+    engine = session.get_bind()
+    listener = lambda _conn, _cursor, sql, *_rest: sql.lstrip().startswith("SELECT") and queries.append(sql)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield queries
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+@pytest.fixture
+def sessions(database_url):
+    sessions = session_factory(database_url, for_writes=True)
+    with sessions.begin() as session:
+        session.add_all([OutreachLead(lead_id="L1", province_code="01"), OutreachLead(lead_id="L2", province_code="79")])
+    return sessions
+
+
+def test_prefetched_rows_and_missing_keys_are_answered_without_a_query(sessions):
+    with sessions.begin() as session:
+        session.prefetch(OutreachLead, ["L1", "L2", "L3"])
+        with counting_queries(session) as queries:
+            found = [session.get(OutreachLead, key) for key in ("L1", "L2", "L3")]
+        assert [lead.province_code if lead else None for lead in found] == ["01", "79", None]
+        assert queries == []
+
+
+def test_a_prefetch_larger_than_a_statement_takes_is_read_in_slices(sessions, monkeypatch):
+    monkeypatch.setattr(store, "_PREFETCH_SLICE", 2)
+    with sessions.begin() as session:
+        with counting_queries(session) as queries:
+            session.prefetch(OutreachLead, ["L1", "L2", "L3"])
+        assert len(queries) == 2
+        with counting_queries(session) as queries:
+            assert [session.get(OutreachLead, key) is not None for key in ("L1", "L2", "L3")] == [True, True, False]
+        assert queries == []
+
+
+def test_a_row_added_after_the_prefetch_is_found_before_and_after_its_flush(sessions):
+    with sessions.begin() as session:
+        session.prefetch(OutreachLead, ["L3"])
+        added = OutreachLead(lead_id="L3", province_code="48")
+        session.add(added)
+        assert session.get(OutreachLead, "L3") is added
+        session.flush()
+        del added  # the identity map alone holds clean rows weakly: the batch keeps it
+        with counting_queries(session) as queries:
+            assert session.get(OutreachLead, "L3").province_code == "48"
+        assert queries == []
+    with sessions() as session:
+        assert session.get(OutreachLead, "L3").province_code == "48"
+
+
+def test_a_row_added_in_a_rolled_back_savepoint_is_missing_again(sessions):
+    with sessions.begin() as session:
+        session.prefetch(OutreachLead, ["L3"])
+        with contextlib.suppress(RuntimeError), session.begin_nested():
+            session.add(OutreachLead(lead_id="L3", province_code="48"))
+            session.flush()
+            raise RuntimeError("the handler failed")
+        assert session.get(OutreachLead, "L3") is None
+
+
+def test_a_session_that_prefetched_nothing_reads_as_usual(sessions):
+    with sessions.begin() as session:
+        with counting_queries(session) as queries:
+            assert session.get(OutreachLead, "L3") is None
+            assert session.get(Contact, ("L1", "+84901234567")) is None
+        assert len(queries) == 2
