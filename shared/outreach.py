@@ -111,7 +111,11 @@ def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
 def dial_numbers(ctx: Context, lead_id: str) -> list[DialNumber]:
     contacts = ctx.session.scalars(select(Contact).where(Contact.lead_id == lead_id, Contact.kind == "phone")
                                    .order_by(Contact.position))
-    return [DialNumber(c.value, c.phone_type != "mobile", c.dead) for c in contacts]
+    return [dial_number(c) for c in contacts]
+
+
+def dial_number(contact: Contact) -> DialNumber:
+    return DialNumber(contact.value, contact.phone_type != "mobile", contact.dead)
 
 
 def announce_escalation(ctx: Context, lead_id: str, province_code: str | None, reason: str, detail: str) -> None:

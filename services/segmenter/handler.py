@@ -61,12 +61,13 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
     lead.tax_code, lead.province_code, lead.company_name = event.tax_code, event.province_code, event.company_name
     contacts = [(p.e164, "phone", p.type) for p in event.phones if p.type in ("mobile", "landline", "voip")]
     contacts += [(address, "email", None) for address in event.emails]
+    added = []
     for position, (value, kind, phone_type) in enumerate(contacts):
         if not known or ctx.session.get(Contact, (event.lead_id, value)) is None:
-            ctx.session.add(Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
-                                    position=position, dead=False, given_by_customer=False))
-    return None if known else [DialNumber(value, phone_type != "mobile") for value, kind, phone_type in contacts
-                               if kind == "phone"]
+            added.append(Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
+                                 position=position, dead=False, given_by_customer=False))
+            ctx.session.add(added[-1])
+    return None if known else [outreach.dial_number(c) for c in added if c.kind == "phone"]
 
 
 def on_consent_changed(event, ctx: Context) -> None:
@@ -86,11 +87,11 @@ def on_consent_changed(event, ctx: Context) -> None:
 
 def prefetch(events: list, session: Session) -> None:
     """A batch's leads, their call tasks and the consent of every contact they name, read at once."""
-    leads = [event.lead_id for event in events if hasattr(event, "lead_id")]
-    contacts = [event.contact for event in events if hasattr(event, "contact")]
-    contacts += [c for event in events if hasattr(event, "lead_id") for c in (*event.emails, *(p.e164 for p in event.phones))]
-    session.prefetch(OutreachLead, leads)
-    session.prefetch(CallTask, leads)
+    leads = [event for event in events if event.envelope.event_type == "lead-normalized"]
+    contacts = [event.contact for event in events if event.envelope.event_type == "consent-changed"]
+    contacts += [c for lead in leads for c in (*lead.emails, *(p.e164 for p in lead.phones))]
+    session.prefetch(OutreachLead, [lead.lead_id for lead in leads])
+    session.prefetch(CallTask, [lead.lead_id for lead in leads])
     session.prefetch(Consent, contacts)
 
 

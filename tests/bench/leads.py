@@ -198,7 +198,7 @@ def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalize
             "importer_rss": importer_rss, "normalizer_rss": rss,
             # CPU µs per lead: the importer, the normalizers, and the rest of the machine (the broker, mostly)
             "cpu_seconds": {"importer": importer_cpu, "normalizers": normalizer_cpu,
-                       "rest": machine_busy - importer_cpu - normalizer_cpu, "total": machine_busy}}
+                            "rest": machine_busy - importer_cpu - normalizer_cpu, "total": machine_busy}}
 
 
 def run_segmenter(bootstrap: str, workdir: Path, settings, cap_seconds: float) -> dict | None:
@@ -279,7 +279,8 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
             (f"[{n}×normalizer] end to end / raw consume-produce baseline {baseline:,.0f}/s",
              f"{run['e2e_rate'] / baseline:.2f}"),
             (f"[{n}×normalizer] CPU per lead: importer / normalizer(s) / rest (broker…) = total",
-             " / ".join(f"{seconds / run['published'] * 1e6:,.0f}" for seconds in run["cpu_seconds"].values()) + " µs"),
+             "{importer:,.0f} / {normalizers:,.0f} / {rest:,.0f} = {total:,.0f} µs".format(
+                 **{part: seconds / run["published"] * 1e6 for part, seconds in run["cpu_seconds"].items()})),
             (f"[{n}×normalizer] CPU ceiling on {os.cpu_count()} cores: cores ÷ total CPU per lead",
              f"{os.cpu_count() * run['published'] / run['cpu_seconds']['total']:,.0f} leads/s"),
             (f"[{n}×normalizer] peak memory: importer / normalizer(s)",

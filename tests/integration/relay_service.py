@@ -1,6 +1,6 @@
 """Services for testing the runtime alone. RELAY escalates every imported lead, records the
-escalation in the store (its batch's escalations prefetched), and misbehaves on demand (by company name). READER only reads the store
-(StoreAccess.READ) and, asked to, tries to write to it."""
+escalation in the store (its batch's escalations prefetched), and misbehaves on demand (by company
+name). READER only reads the store (StoreAccess.READ) and, asked to, tries to write to it."""
 
 from __future__ import annotations
 

@@ -18,7 +18,11 @@ pytestmark = pytest.mark.integration
 def counting_queries(session):
     queries = []
     engine = session.get_bind()
-    listener = lambda _conn, _cursor, sql, *_rest: sql.lstrip().startswith("SELECT") and queries.append(sql)  # noqa: E731
+
+    def listener(_connection, _cursor, sql, *_rest):
+        if sql.lstrip().startswith("SELECT"):
+            queries.append(sql)
+
     event.listen(engine, "before_cursor_execute", listener)
     try:
         yield queries
