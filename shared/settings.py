@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # Distinguishes instances of one service: part of the transactional id, so a restarted
     # instance fences its previous incarnation instead of waiting for its transaction to time out.
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    # Transactional producers an instance takes in turn, one transaction each (see ServiceRunner).
+    transactional_producers: int = Field(2, ge=1)
     # How soon a crashed instance's partitions move to the others.
     session_timeout_ms: int = 10000
     metrics_port: int | None = None

@@ -159,7 +159,7 @@ class Telephony:
         latencies = sorted(self.desktop.received[c] - t for c, t in sent.items() if c in self.desktop.received)
         p50, p99, worst = percentiles(latencies)
         return {"rate": rate, "seconds": seconds, "sent": total, "received": len(latencies), "achieved": total / send_seconds,
-                "late": late, "p50": p50, "p99": p99, "max": worst}
+                "late": late, "p50": p50, "p99": p99, "max": worst, "latencies": latencies}
 
 
 def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, subscribers: int,
@@ -205,6 +205,7 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
                     break
                 step //= 2
         rss = {name: peak_rss_mb(p.pid) for name, p in services.items()}
+        turns = compare_producer_turns(telephony, services, settings, workdir, rate, seconds / 2)
         desktop.close()
     finally:
         stop(list(services.values()))
@@ -218,11 +219,36 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
                      f"{r['received']:,}/{r['sent']:,}, {r['achieved']:,.0f}/s"))
     rows.append((f"highest rate with p99 < {TARGET_P99_MS:.0f} ms (all received, rate held)",
                  f"{best}/s" if best else "none"))
+    for producers, (p50, p99, worst) in sorted(turns.items()):
+        rows.append((f"{rate}/s, {producers} transactional producer(s) in turn, {seconds:.0f} s in two halves: "
+                     f"p50 / p99 / max", f"{p50:.1f} / {p99:.1f} / {worst:.1f} ms"))
+    rows.append(("p99 with one producer ÷ p99 with two (the runtime before ÷ shipped)", f"{turns[1][1] / turns[2][1]:.2f}×"))
     rows += [(f"peak memory: {name}", f"{mb:,.0f} MB") for name, mb in rss.items()]
     table("3. eligibility: subscriber-call-answered → profile-prompted (read_committed)", rows,
           note=f"services as processes, batch_size={settings.batch_size}, runtime defaults otherwise "
-               f"(poll 0.5 s when idle, producer linger 5 ms, one transaction per batch); "
+               f"(poll 0.5 s when idle, producer linger 5 ms, one transaction per batch, "
+               f"{settings.transactional_producers} transactional producers in turn); "
                f"telephony producer linger 0; listener fetch.wait.max.ms={LISTENER_FETCH_WAIT_MS}")
+
+
+def compare_producer_turns(telephony: Telephony, services: dict, settings, workdir: Path, rate: int,
+                           seconds: float) -> dict[int, tuple[float, float, float]]:
+    """The baseline of this run: eligibility with one transactional producer (the runtime before it
+    took turns) against two, restarted for each, interleaved 1, 2, 1, 2 so that neither gets the
+    warmer broker. Returns p50, p99, max per producer count, over both of its runs."""
+    pooled: dict[int, list[float]] = {1: [], 2: []}
+    name = load_service("eligibility").name
+    for producers in (1, 2, 1, 2):
+        stop([services.pop("eligibility")])
+        services["eligibility"] = start_service(
+            "eligibility", settings, log_path=workdir / f"{settings.topic_prefix}eligibility.log",
+            extra_env={"CAREFLOW_TRANSACTIONAL_PRODUCERS": str(producers)})
+        wait_for_group(settings.kafka_bootstrap_servers, settings.topic_prefix + name, 1, process=[services["eligibility"]])
+        result = telephony.play(rate, seconds)
+        console.print(f"  eligibility {rate}/s × {seconds:.0f} s, {producers} transactional producer(s): "
+                      f"p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, max {result['max']:.1f} ms")
+        pooled[producers] += result["latencies"]
+    return {producers: percentiles(latencies) for producers, latencies in pooled.items()}
 
 
 def _sustained(result: dict) -> bool:

@@ -97,8 +97,7 @@ def careflow_runtime(settings: Settings, count: int) -> float:
     runner = ServiceRunner(NOOP, settings)
     clock = _FirstMessageClock(runner.consumer)
     runner.consumer = clock
-    runner.producer.init_transactions(60)
-    runner.consumer.subscribe(runner.topics)
+    runner.start()
     done = 0
     while done < count:
         done += runner.poll_once()

@@ -6,9 +6,12 @@ import collections
 import signal
 
 import pytest
+from confluent_kafka import KafkaException
 from sqlalchemy import func, select
 
+from shared.cli import load_service
 from shared.kafka import Publisher, ensure_all_topics
+from shared.runtime import ServiceRunner
 from shared.store import session_factory
 from shared.store.models import Escalation, ProcessedEvent
 from tests.support import TopicReader, committed_lag, start_service, wait_for
@@ -157,3 +160,25 @@ def test_a_rebalance_between_two_instances_loses_and_duplicates_nothing(settings
     with session_factory(sqlite_url)() as session:
         producers = session.scalar(select(func.count()).select_from(ProcessedEvent))
     assert producers == total
+
+
+def test_an_instance_restarted_under_its_id_fences_every_producer_of_the_one_before(settings_for, sqlite_url):
+    # Transactions take turns over several producers: a zombie left with any one of them unfenced
+    # could still commit. The restart must fence them all, so that none of its transactions lands.
+    settings = settings_for(sqlite_url, instance_id="same-host", transactional_producers=2)
+    ensure_all_topics(settings.kafka_bootstrap_servers, settings.partitions, settings.topic_prefix)
+    before = ServiceRunner(load_service(RELAY), settings)
+    before.start()
+    after = ServiceRunner(load_service(RELAY), settings)
+    after.start()
+    try:
+        assert len(before.producers) == 2
+        for producer in before.producers:
+            producer.begin_transaction()
+            producer.produce(settings.topic_prefix + "lead-escalated", key=b"mst:0000000001", value=b"zombie")
+            with pytest.raises(KafkaException) as refused:
+                producer.commit_transaction(30)
+            assert refused.value.args[0].fatal(), refused.value
+    finally:
+        for runner in (before, after):
+            runner.consumer.close()
