@@ -344,7 +344,7 @@ class ServiceRunner:
             while True:
                 try:
                     producer.produce(output.topic, value=output.value, key=output.key,
-                                          headers=list(output.headers) or None)
+                                     headers=list(output.headers) or None)
                     break
                 except BufferError:
                     producer.poll(0.05)

@@ -180,19 +180,16 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
         # Warm-up at the measured rate, not counted: a fresh broker spends its first minute or two
         # compiling (JIT) on these 2 cores, which no long-running production broker does.
         warmup = telephony.play(rate, warmup_seconds)
-        console.print(f"  eligibility warm-up {rate}/s × {warmup_seconds:.0f} s: p50 {warmup['p50']:.1f} ms, "
-                      f"p99 {warmup['p99']:.1f} ms, max {warmup['max']:.1f} ms (not counted)")
+        console.print(f"  eligibility warm-up {rate}/s × {warmup_seconds:.0f} s: {_summary(warmup)} (not counted)")
         results = [telephony.play(rate, seconds)]
-        console.print(f"  eligibility {rate}/s × {seconds:.0f} s: p50 {results[0]['p50']:.1f} ms, "
-                      f"p99 {results[0]['p99']:.1f} ms, max {results[0]['max']:.1f} ms")
+        console.print(f"  eligibility {rate}/s × {seconds:.0f} s: {_summary(results[0])}")
         best = rate if _sustained(results[0]) else None
         # Up from the base rate while p99 holds (400, 800, 1200, … with 200/s); down when even it fails.
         step = rate * 2 if best else rate // 2
         while 25 <= step <= max_rate:
             result = telephony.play(step, step_seconds)
             results.append(result)
-            console.print(f"  eligibility {step}/s × {step_seconds:.0f} s: p50 {result['p50']:.1f} ms, "
-                          f"p99 {result['p99']:.1f} ms, max {result['max']:.1f} ms, "
+            console.print(f"  eligibility {step}/s × {step_seconds:.0f} s: {_summary(result)}, "
                           f"received {result['received']}/{result['sent']}, sent at {result['achieved']:.0f}/s")
             if best:
                 if not _sustained(result):
@@ -245,10 +242,13 @@ def compare_producer_turns(telephony: Telephony, services: dict, settings, workd
             extra_env={"CAREFLOW_TRANSACTIONAL_PRODUCERS": str(producers)})
         wait_for_group(settings.kafka_bootstrap_servers, settings.topic_prefix + name, 1, process=[services["eligibility"]])
         result = telephony.play(rate, seconds)
-        console.print(f"  eligibility {rate}/s × {seconds:.0f} s, {producers} transactional producer(s): "
-                      f"p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, max {result['max']:.1f} ms")
+        console.print(f"  eligibility {rate}/s × {seconds:.0f} s, {producers} transactional producer(s): {_summary(result)}")
         pooled[producers] += result["latencies"]
     return {producers: percentiles(latencies) for producers, latencies in pooled.items()}
+
+
+def _summary(result: dict) -> str:
+    return f"p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, max {result['max']:.1f} ms"
 
 
 def _sustained(result: dict) -> bool:
