@@ -1,12 +1,22 @@
-"""The time a service lives in: the wall clock, or a file that tests and demos move forward."""
+"""Time: the wall clock in UTC, Avro's millisecond precision, and a file clock that tests and demos
+move forward without sleeping."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
-from shared.kafka import utc_now
-from shared.runtime import Clock
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def to_millis(moment: dt.datetime) -> dt.datetime:
+    """Avro timestamp-millis keeps milliseconds: truncate so an event equals its decoded self."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def file_clock(path: str) -> Clock:

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from shared.broker import free_port
-from shared.settings import Settings
+from shared.local.broker import free_port
+from shared.config import Settings
 from shared.store import migrate
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap():
-    from shared.broker import broker_from_environment
+    from shared.local.broker import broker_from_environment
 
     with broker_from_environment() as bootstrap:
         yield bootstrap

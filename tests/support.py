@@ -11,8 +11,8 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from shared import codec
-from shared.demo import wait_for  # noqa: F401  (the tests' one way to wait)
+from shared.contract import codec
+from shared.local.demo import wait_for  # noqa: F401  (the tests' one way to wait)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,6 +71,6 @@ def start_service(name: str, settings, *, instance_id: str = "0", extra_env: dic
            "CAREFLOW_BATCH_SIZE": str(settings.batch_size), "CAREFLOW_MAX_TRIES": str(settings.max_tries),
            "CAREFLOW_RETRY_BACKOFF_SECONDS": str(settings.retry_backoff_seconds), **(extra_env or {})}
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    return subprocess.Popen([sys.executable, "-m", "shared.cli", "service", name], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-m", "shared.operators.cli", "service", name], cwd=ROOT, env=env,
                             stdout=out, stderr=out)
 

@@ -5,20 +5,12 @@ post office of the province takes the lead over."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-from functools import cache
 
-from shared import outreach
-from shared.domain.calls import CallPolicy, Disposition, Escalate, Supported, next_step
+from shared.domain.calls import Disposition, Escalate, Supported, next_step
 from shared.domain.contact_rules import Blocked
-from shared.runtime import Context, Service
-from shared.settings import settings
+from shared.outreach import announcements, requests
+from shared.service import Context, Service
 from shared.store.models import CallTask, Contact
-
-
-@cache
-def _policy() -> CallPolicy:
-    return CallPolicy(settings().call_attempts_per_number, dt.timedelta(minutes=settings().call_retry_spacing_minutes))
 
 
 def on_call_ended(event, ctx: Context) -> None:
@@ -27,7 +19,7 @@ def on_call_ended(event, ctx: Context) -> None:
     disposition = Disposition(event.disposition)
     if event.direction == "inbound_hotline":
         if disposition in (Disposition.AGENT_RESOLVED, Disposition.RIGHT_PERSON):
-            outreach.supported(ctx, event.subject_id, "hotline")
+            announcements.supported(ctx, event.subject_id, "hotline")
         return
     task = ctx.session.get(CallTask, event.subject_id)
     attempt = task.attempt if task is not None and task.number == event.number else 1
@@ -35,16 +27,16 @@ def on_call_ended(event, ctx: Context) -> None:
         task.last_disposition, task.updated_at = disposition.value, ctx.now()
     if disposition is Disposition.INVALID_NUMBER and (contact := ctx.session.get(Contact, (event.subject_id, event.number))):
         contact.dead = True
-    numbers = outreach.dial_numbers(ctx, event.subject_id)
+    numbers = requests.dial_numbers(ctx, event.subject_id)
     while True:
-        step = next_step(numbers, event.number, attempt, disposition, ctx.now(), event.callback_at, _policy())
+        step = next_step(numbers, event.number, attempt, disposition, ctx.now(), event.callback_at, ctx.policies.calls)
         if isinstance(step, Supported):
-            outreach.supported(ctx, event.subject_id, "call")
+            announcements.supported(ctx, event.subject_id, "call")
             return
         if isinstance(step, Escalate):
-            outreach.escalate(ctx, event.subject_id, step.reason, step.detail)
+            announcements.escalate(ctx, event.subject_id, step.reason, step.detail)
             return
-        decision = outreach.request_call(ctx, event.subject_id, step.number, step.attempt, step.reason, step.not_before)
+        decision = requests.request_call(ctx, event.subject_id, step.number, step.attempt, step.reason, step.not_before)
         if not isinstance(decision, Blocked):
             return
         # The rules forbid that number (Do-Not-Call, no consent): treat it as unusable and go on.

@@ -5,25 +5,15 @@ update and resolve cases; a new request about a recently resolved matter reopens
 from __future__ import annotations
 
 import datetime as dt
-import json
-from functools import cache
-from pathlib import Path
 
 from sqlalchemy import select
 
 from shared.domain import care
-from shared.runtime import Context, Rejected, Service
-from shared.settings import settings
+from shared.service import Context, Rejected, Service
 from shared.store import deadlines
 from shared.store.models import CareCase, CareCustomer, Deadline
 
 SLA_DEADLINE = "care_sla"
-
-
-@cache
-def _policy() -> care.CarePolicy:
-    path = settings().care_policy
-    return care.CarePolicy.from_mapping(json.loads(Path(path).read_text())) if path else care.CarePolicy()
 
 
 def on_customer_supported(event, ctx: Context) -> None:
@@ -44,7 +34,7 @@ def _customer(ctx: Context, customer_id: str) -> CareCustomer:
 
 def on_care_requested(event, ctx: Context) -> None:
     customer = _customer(ctx, event.customer_id)
-    now, policy = ctx.now(), _policy()
+    now, policy = ctx.now(), ctx.policies.care
     reopenable = ctx.session.scalars(
         select(CareCase).where(CareCase.customer_id == customer.customer_id, CareCase.kind == event.kind,
                                CareCase.status == care.CaseStatus.RESOLVED.value)
@@ -85,7 +75,7 @@ def on_sla_due(deadline: Deadline, ctx: Context) -> None:
     row = ctx.session.get(CareCase, deadline.subject_id)
     due = dt.datetime.fromisoformat(deadline.payload["due"])
     before = _load(row)
-    breached = care.breach(before, ctx.now(), _policy(), deadline=due)
+    breached = care.breach(before, ctx.now(), ctx.policies.care, deadline=due)
     if breached is None:  # paused, resolved or moved since the deadline was set
         return
     case, escalation = breached

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from shared.domain.profiles import (AnsweredCall, CallReason, CustomerMood, OwnerType, Subscriber, SubscriptionType,
                                     Tier, agent_script, decide)
-from shared.runtime import Context, Rejected, Service, StoreAccess
+from shared.service import Context, Rejected, Service, StoreAccess
 from shared.store.models import Subscriber as SubscriberRow
 
 

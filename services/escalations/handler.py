@@ -4,7 +4,8 @@ office of its province (BDT-<code>) or the head office (TCT) — and hand-backs 
 from __future__ import annotations
 
 from shared.domain.provinces import TCT
-from shared.runtime import Context, Rejected, Service
+from shared.outreach.announcements import announce_escalation
+from shared.service import Context, Rejected, Service
 from shared.store.models import Escalation
 
 
@@ -25,8 +26,7 @@ def on_returned(event, ctx: Context) -> None:
         raise Rejected(f"lead {event.lead_id} is owned by {escalation.owner}, not by {event.returned_by}")
     escalation.returned_by = event.returned_by
     # Announced like any escalation, so downstream CRM sees the new owner.
-    ctx.emit("lead-escalated", lead_id=event.lead_id, owner=TCT, province_code=escalation.province_code,
-             reason="returned_to_tct", detail=event.note)
+    announce_escalation(ctx, event.lead_id, escalation.province_code, "returned_to_tct", event.note, owner=TCT)
 
 
 SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned})

@@ -6,7 +6,7 @@ customer who is supported after an escalation (the post office reached them) cou
 
 from __future__ import annotations
 
-from shared.runtime import Context, Service
+from shared.service import Context, Service
 from shared.store.models import Lead
 
 STAGES = ("imported", "normalized", "in_outreach", "escalated", "supported")

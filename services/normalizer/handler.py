@@ -4,24 +4,16 @@ everywhere with no contact."""
 
 from __future__ import annotations
 
-from functools import cache
-
 from shared.domain.leads import RawLead, normalize_lead
-from shared.outreach import announce_escalation
-from shared.enrichment import look_up, providers_from_settings
-from shared.runtime import Context, Service, StoreAccess
-from shared.settings import settings
-
-
-@cache
-def _providers():
-    return providers_from_settings(settings().registry_file, settings().registry_url)
+from shared.enrichment import look_up
+from shared.outreach.announcements import announce_escalation
+from shared.service import Context, Service, StoreAccess
 
 
 def on_lead_imported(event, ctx: Context) -> None:
     raw = RawLead(event.tax_code, event.company_name, event.address, event.phones, event.emails)
     lead = normalize_lead(raw)
-    record = look_up(_providers(), lead.tax_code) if lead.tax_code_valid else None
+    record = look_up(ctx.policies.enrichment, lead.tax_code) if lead.tax_code_valid else None
     if record is not None and not record.active:
         announce_escalation(ctx, event.lead_id, lead.province_code, "inactive",
                             f"{record.source} lists the enterprise as inactive")

@@ -3,7 +3,7 @@ per channel, for `careflow profiles`. Recorded from the events, off the eligibil
 
 from __future__ import annotations
 
-from shared.runtime import Context, Service
+from shared.service import Context, Service
 from shared.store.models import ProfileDecision
 
 

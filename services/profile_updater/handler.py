@@ -3,19 +3,10 @@ profile update with the provenance of every value, or a call-back when the call 
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 from shared.domain.profiles import (CallBackNeeded, Channel, CollectionOutcome, ProfileCollection, Provenance,
-                                    apply_collection, load_catalogue)
-from shared.runtime import Context, Service, StoreAccess
-from shared.settings import settings
-
-
-@cache
-def _catalogue():
-    path = settings().profile_catalogue
-    return load_catalogue(Path(path) if path else None)
+                                    apply_collection)
+from shared.outreach.requests import request_profile_callback
+from shared.service import Context, Service, StoreAccess
 
 
 def on_profile_collected(event, ctx: Context) -> None:
@@ -25,10 +16,9 @@ def on_profile_collected(event, ctx: Context) -> None:
         occupation=event.occupation, hobbies=tuple(event.hobbies))
     # An unknown catalogue value raises UnknownCatalogueValue (a ValueError): the event goes to the
     # dead-letter topic with the field and value named, and nothing is stored.
-    result = apply_collection(collection, _catalogue())
+    result = apply_collection(collection, ctx.policies.catalogue)
     if isinstance(result, CallBackNeeded):
-        ctx.emit("call-requested", subject_type="subscriber", subject_id=event.msisdn, to=event.msisdn,
-                 purpose="profile_callback", attempt=1, reason=result.reason)
+        request_profile_callback(ctx, event.msisdn, result.reason)
         return
     values = {}
     for name in ("gender", "occupation", "hobbies"):
@@ -42,4 +32,5 @@ def on_profile_collected(event, ctx: Context) -> None:
              change_reason=result.change_reason, **values)
 
 
-SERVICE = Service(name="profile-updater", handlers={"profile-collected": on_profile_collected}, store=StoreAccess.NONE)
+# Reads the consent the call-back is checked against; writes nothing.
+SERVICE = Service(name="profile-updater", handlers={"profile-collected": on_profile_collected}, store=StoreAccess.READ)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from shared import outreach
 from shared.domain.calls import DialNumber, first_call
 from shared.domain.contact_rules import Blocked, is_stop_request
 from shared.domain.emails import normalize_email
 from shared.domain.phones import PhoneType, find_phones
-from shared.runtime import Context, Service
+from shared.outreach import announcements, requests
+from shared.service import Context, Service
 from shared.store import deadlines
 from shared.store.models import Contact, Deadline
 
@@ -21,11 +21,11 @@ def on_email_replied(event, ctx: Context) -> None:
         address = normalize_email(event.from_address) or event.from_address
         ctx.emit("consent-changed", contact=address, contact_kind="email", channel="email", status="withdrawn",
                  source="email-reply", evidence=f"reply to lead {event.lead_id}", changed_at=event.replied_at)
-        outreach.escalate(ctx, event.lead_id, "refused", "the customer asked by e-mail to stop marketing")
+        announcements.escalate(ctx, event.lead_id, "refused", "the customer asked by e-mail to stop marketing")
         return
     phones = [p for p in find_phones(event.text) if p.type in (PhoneType.MOBILE, PhoneType.LANDLINE, PhoneType.VOIP)]
     if not phones:
-        outreach.escalate(ctx, event.lead_id, "unreachable", "the customer replied without a phone number")
+        announcements.escalate(ctx, event.lead_id, "unreachable", "the customer replied without a phone number")
         return
     position = ctx.session.scalar(select(func.count()).select_from(Contact).where(Contact.lead_id == event.lead_id))
     for offset, phone in enumerate(phones):
@@ -37,14 +37,14 @@ def on_email_replied(event, ctx: Context) -> None:
         contact.given_by_customer = True
     left = [DialNumber(p.e164, p.type is not PhoneType.MOBILE) for p in phones]
     dial = first_call(left)
-    decision = outreach.request_call(ctx, event.lead_id, dial.number, 1, "the customer left this number in a reply")
+    decision = requests.request_call(ctx, event.lead_id, dial.number, 1, "the customer left this number in a reply")
     if isinstance(decision, Blocked):
-        outreach.escalate(ctx, event.lead_id, "unreachable", f"the number the customer left: {decision.reason}")
+        announcements.escalate(ctx, event.lead_id, "unreachable", f"the number the customer left: {decision.reason}")
 
 
 def on_reply_wait_over(deadline: Deadline, ctx: Context) -> None:
-    outreach.escalate(ctx, deadline.subject_id, "no_email_reply", "no reply to the e-mail within the wait")
+    announcements.escalate(ctx, deadline.subject_id, "no_email_reply", "no reply to the e-mail within the wait")
 
 
 SERVICE = Service(name="replies", handlers={"email-replied": on_email_replied},
-                  deadline_handlers={outreach.REPLY_WAIT: on_reply_wait_over})
+                  deadline_handlers={requests.REPLY_WAIT: on_reply_wait_over})

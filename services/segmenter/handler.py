@@ -4,16 +4,13 @@ be reached no way is escalated. It also keeps the consent and Do-Not-Call state 
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from shared import outreach
 from shared.domain.calls import DialNumber, dial_order
 from shared.domain.contact_rules import Blocked
-from shared.runtime import Context, Service
-from shared.settings import settings
+from shared.outreach import announcements, requests
+from shared.service import Context, Service
 from shared.store import deadlines
 from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
 
@@ -23,31 +20,31 @@ def on_lead_normalized(event, ctx: Context) -> None:
     if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
     if event.outreach_list == "insufficient":
-        outreach.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
+        announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
         return
     blocked: list[str] = []
     emailed = False
     for address in event.emails:
-        decision = outreach.request_email(ctx, event.lead_id, address)
+        decision = requests.request_email(ctx, event.lead_id, address)
         if isinstance(decision, Blocked):
             blocked.append(f"e-mail: {decision.reason}")
         emailed |= not isinstance(decision, Blocked)
     for phone in (p for p in event.phones if p.type == "mobile"):
-        decision = outreach.request_sms(ctx, event.lead_id, phone.e164)
+        decision = requests.request_sms(ctx, event.lead_id, phone.e164)
         if isinstance(decision, Blocked):
             blocked.append(f"sms: {decision.reason}")
     for number in dial_order(phones):
-        decision = outreach.request_call(ctx, event.lead_id, number.e164, 1, "first consultation call")
+        decision = requests.request_call(ctx, event.lead_id, number.e164, 1, "first consultation call")
         if not isinstance(decision, Blocked):
             return
         blocked.append(f"call: {decision.reason}")
     if emailed:
         # E-mail only: the customer may reply or call the hotline; past the wait, the post office takes over.
-        due = ctx.now() + dt.timedelta(hours=settings().reply_wait_hours)
-        deadlines.schedule(ctx.session, f"reply-wait:{event.lead_id}", outreach.REPLY_WAIT, event.lead_id, due,
+        due = ctx.now() + ctx.policies.reply_wait
+        deadlines.schedule(ctx.session, f"reply-wait:{event.lead_id}", requests.REPLY_WAIT, event.lead_id, due,
                            {"correlation_id": event.envelope.correlation_id})
         return
-    outreach.escalate(ctx, event.lead_id, "unreachable",
+    announcements.escalate(ctx, event.lead_id, "unreachable",
                       "the contact rules allow no channel: " + "; ".join(sorted(set(blocked))))
 
 
@@ -67,12 +64,12 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
             added.append(Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
                                  position=position, dead=False, given_by_customer=False))
             ctx.session.add(added[-1])
-    return None if known else [outreach.dial_number(c) for c in added if c.kind == "phone"]
+    return None if known else [requests.dial_number(c) for c in added if c.kind == "phone"]
 
 
 def on_consent_changed(event, ctx: Context) -> None:
-    state = outreach.consent_of(ctx, event.contact).apply(event.status, event.channel)
-    outreach.record_consent(ctx, event.contact, state)
+    state = requests.consent_of(ctx, event.contact).apply(event.status, event.channel)
+    requests.record_consent(ctx, event.contact, state)
     if event.status == "erased":
         # The person asked to be forgotten: only the suppression entry itself stays, so that they
         # are never contacted again.

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from shared.runtime import Context, Rejected, Service
+from shared.service import Context, Rejected, Service
 from shared.store.models import Subscriber
 
 

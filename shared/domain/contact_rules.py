@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
+
+from shared.domain.text import fold
 
 DAY = dt.timedelta(hours=24)
 _VIETNAM = "Asia/Ho_Chi_Minh"
@@ -335,13 +336,6 @@ def _strip_quoted(text: str, policy: ContactPolicy) -> str:
     return reply
 
 
-def _fold(text: str) -> str:
-    """Lower case, no diacritics (đ → d), words separated by single spaces."""
-    text = text.casefold().replace("đ", "d")
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    return " ".join(re.findall(r"[a-z0-9]+", text))
-
-
 # What a Vietnamese stop phrase is about: "ngừng gửi tin", "từ chối nhận QC", "đừng gửi nữa" ...
 _OBJ = r"(?:qc|quang cao|tin|tin nhan|sms|email|e mail|mail|thu|cuoc goi|goi|lien he|cho toi|toi|cho em|em|nua)"
 
@@ -376,7 +370,7 @@ def is_stop_request(text: str, policy: ContactPolicy | None = None) -> bool:
     Quoted original messages and our own opt-out texts are ignored, so a reply does not count as
     a stop merely because it quotes the footer."""
     own_text = _strip_quoted(text, policy or ContactPolicy())
-    reply = _fold(own_text)
+    reply = fold(own_text)
     if not reply:
         return False
     words = reply.split()
@@ -385,5 +379,5 @@ def is_stop_request(text: str, policy: ContactPolicy | None = None) -> bool:
         return True  # "TC", "TC 9029", "STOP ALL"
     if "stop" in words and len(words) <= 4:
         return True  # "please stop", "stop it now"
-    clauses = (_fold(c) for c in re.split(r"[,.;:!?()\n]+", own_text))
+    clauses = (fold(c) for c in re.split(r"[,.;:!?()\n]+", own_text))
     return any(p.search(clause) for clause in clauses if clause for p in _STOP_PATTERNS)

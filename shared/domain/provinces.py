@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
-from functools import lru_cache
 from pathlib import Path
 
 from shared.domain.phones import Phone, area_code_of
+from shared.domain.text import fold
 
 TCT = "TCT"  # the postal corporation's head office: owner when no province is known
 
@@ -25,14 +24,6 @@ _BY_AREA_CODE = {unit["area_code"]: unit["code"] for unit in _DATA["old_units"]}
 _UNIT_WORDS = ("thanh pho", "tinh", "tp", "t")
 _STREET_WORDS = {"duong", "pho", "ngo", "hem", "kiet", "dai lo", "so", "ql", "quoc lo", "tl", "ap", "thon", "to"}
 _COUNTRY = {"viet nam", "vietnam", "vn"}
-
-
-@lru_cache(maxsize=1 << 16)  # address parts repeat: wards, districts, province names
-def fold(text: str) -> str:
-    """Lower-case ASCII words: no diacritics, đ → d, punctuation → spaces."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_text).split())
 
 
 def _names() -> dict[str, str]:

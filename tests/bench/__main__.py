@@ -49,7 +49,7 @@ def main() -> None:
     # Services started as processes inherit this: their per-batch INFO logs would cost CPU we measure.
     os.environ.setdefault("CAREFLOW_LOG_LEVEL", "WARNING")
     logging.basicConfig(level=logging.WARNING)
-    from shared.broker import broker_from_environment
+    from shared.local.broker import broker_from_environment
     from tests.bench.common import console
 
     folder = tempfile.mkdtemp(prefix="careflow-bench-")

@@ -12,7 +12,7 @@ from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.table import Table
 
-from shared.settings import Settings
+from shared.config import Settings
 from shared.store import migrate
 
 console = Console()

@@ -1,4 +1,4 @@
-"""Part 3: answered call → profile-prompted latency through subscriber_directory and eligibility.
+"""Part 3: answered call → profile-prompted latency through subscriber-directory and eligibility.
 
 The services run as processes (`careflow service NAME`). A paced producer in this process sends
 `subscriber-call-answered` at a fixed rate and notes the monotonic time just before each send;
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from shared.cli import load_service
+from shared.operators.cli import load_service
 from shared.kafka import Publisher, ensure_all_topics
 from shared.store import session_factory
 from shared.store.models import Subscriber
@@ -36,7 +36,7 @@ LISTENER_FETCH_WAIT_MS = 5
 def listen(bootstrap: str, topic: str, out: mp.Queue, ready: mp.Event, stop_: mp.Event) -> None:
     from confluent_kafka import Consumer
 
-    from shared.contracts import contract
+    from shared.contract.registry import contract
     from shared.codec import decode_record
 
     spec = contract("profile-prompted")
@@ -169,7 +169,7 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
     ensure_all_topics(bootstrap, PARTITIONS, settings.topic_prefix)
     prefix = settings.topic_prefix
     services = {name: start_service(name, settings, log_path=workdir / f"{prefix}{name}.log")
-                for name in ("subscriber_directory", "eligibility")}
+                for name in ("subscriber-directory", "eligibility")}
     try:
         for name, process in services.items():
             wait_for_group(bootstrap, prefix + load_service(name).name, 1, process=[process])

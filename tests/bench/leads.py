@@ -153,7 +153,7 @@ def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalize
         machine_busy = machine_busy_seconds()
         with open(workdir / f"{prefix}import.log", "wb") as log:
             started = time.monotonic()
-            importer = subprocess.Popen([sys.executable, "-m", "shared.cli", "import", str(path), "--quiet"],
+            importer = subprocess.Popen([sys.executable, "-m", "shared.operators.cli", "import", str(path), "--quiet"],
                                         cwd=ROOT, env=_service_env(settings), stdout=log, stderr=log)
         imported_at = importer_rss = importer_cpu = published = first_commit = backlog = None
         deadline = started + max(900, rows / 200)

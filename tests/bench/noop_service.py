@@ -1,6 +1,6 @@
 """The benchmark's no-op service: one follow-on event per event, no store — the runtime's own cost."""
 
-from shared.runtime import Context, Service, StoreAccess
+from shared.service import Context, Service, StoreAccess
 
 
 def relay(event, ctx: Context) -> None:

@@ -15,8 +15,8 @@ import time
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from shared.kafka import Publisher, ensure_all_topics
-from shared.runtime import ServiceRunner
-from shared.settings import Settings
+from shared.runner.loop import ServiceRunner
+from shared.config import Settings
 from tests.bench.common import PARTITIONS, console, fresh_settings, Offsets, table
 from tests.bench.noop_service import SERVICE as NOOP
 from tests.support import TopicReader

@@ -29,7 +29,7 @@ def care(settings_for, sqlite_url, tmp_path):
     set_file_clock(clock_file, START)
     settings = settings_for(sqlite_url, clock_file=str(clock_file))
     ensure_all_topics(settings.kafka_bootstrap_servers, settings.partitions, settings.topic_prefix)
-    service = start_service("care_cases", settings, log_path=tmp_path / "care.log",
+    service = start_service("care-cases", settings, log_path=tmp_path / "care.log",
                             extra_env={"CAREFLOW_CLOCK_FILE": str(clock_file), "CAREFLOW_TICK_SECONDS": "0.2"})
     yield settings, clock_file
     service.send_signal(signal.SIGTERM)
@@ -111,7 +111,7 @@ def test_requests_open_cases_breaches_escalate_and_resolved_matters_reopen(care,
                           ("case-r4", 1, "HOTLINE", "HOTLINE-LEAD")]
 
     env = {"DATABASE_URL": sqlite_url, "CAREFLOW_CLOCK_FILE": str(clock_file), "PATH": "/usr/bin:/bin"}
-    report = json.loads(subprocess.run([sys.executable, "-m", "shared.cli", "cases", "--json"], cwd=ROOT, env=env,
+    report = json.loads(subprocess.run([sys.executable, "-m", "shared.operators.cli", "cases", "--json"], cwd=ROOT, env=env,
                                        capture_output=True, text=True, check=True).stdout)
     assert report["sla_breaches_by_kind"]["complaint"] == 2
     assert report["open_by_kind_and_owner"]["pickup_urging / BDT-79"] == 1

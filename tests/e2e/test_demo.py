@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def test_the_demonstration_runs_through_the_whole_funnel_and_stops_clean(kafka_bootstrap, topic_prefix, tmp_path):
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "CAREFLOW_TOPIC_PREFIX": topic_prefix,
            "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}", "COLUMNS": "160"}
-    run = subprocess.run([sys.executable, "-m", "shared.cli", "up", "--demo", "--exit-after-demo"], cwd=ROOT, env=env,
+    run = subprocess.run([sys.executable, "-m", "shared.operators.cli", "up", "--demo", "--exit-after-demo"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=280)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     for heading in ("Outreach funnel", "Subscriber profiles", "After-sales care cases", "stopped cleanly"):

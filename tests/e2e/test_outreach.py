@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.clock import set_file_clock
-from shared.demo import Peers
+from shared.local.demo import Peers
 from shared.domain.leads import lead_id
 from shared.kafka import Publisher, ensure_all_topics
-from shared.reports import funnel
+from shared.operators.reports import funnel
 from shared.store import session_factory
 from shared.store.models import Consent, Escalation, Lead, ProcessedEvent
 from tests.support import ROOT, TopicReader, start_service, wait_for
@@ -25,7 +25,7 @@ from tests.support import ROOT, TopicReader, start_service, wait_for
 pytestmark = pytest.mark.e2e
 VN = dt.timezone(dt.timedelta(hours=7))
 START = dt.datetime(2026, 5, 4, 9, 0, tzinfo=VN)  # a Monday morning: calls and SMS are permitted
-SERVICES = ("normalizer", "segmenter", "replies", "calls", "escalations", "lead_ledger")
+SERVICES = ("normalizer", "segmenter", "replies", "calls", "escalations", "lead-ledger")
 
 LIST = [
     ["Mã số thuế", "Tên doanh nghiệp", "Địa chỉ", "Điện thoại", "Email"],
@@ -65,7 +65,7 @@ def _write(path, rows) -> None:
 def _careflow(settings, *args) -> subprocess.CompletedProcess:
     env = {"KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "DATABASE_URL": settings.database_url,
            "CAREFLOW_TOPIC_PREFIX": settings.topic_prefix, "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "shared.operators.cli", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
 
 

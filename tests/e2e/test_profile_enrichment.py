@@ -34,7 +34,7 @@ def process_b(settings_for, sqlite_url, tmp_path):
     settings = settings_for(sqlite_url)
     ensure_all_topics(settings.kafka_bootstrap_servers, settings.partitions, settings.topic_prefix)
     services = [start_service(name, settings, log_path=tmp_path / f"{name}.log")
-                for name in ("subscriber_directory", "eligibility", "profile_updater", "profile_ledger")]
+                for name in ("subscriber-directory", "eligibility", "profile-updater", "profile-ledger")]
     yield settings
     for process in services:
         process.send_signal(signal.SIGTERM)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 
-from shared.runtime import Context, Rejected, Service, StoreAccess
+from shared.service import Context, Rejected, Service, StoreAccess
 from shared.store.models import Escalation
 
 _SLOWDOWN = float(os.environ.get("RELAY_SECONDS_PER_EVENT", "0"))

@@ -10,7 +10,7 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from shared.broker import KafkaBroker, broker_from_environment, broker_libraries
+from shared.local.broker import KafkaBroker, broker_from_environment, broker_libraries
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ def test_the_broker_starts_answers_and_stops_leaving_no_process_or_data(tmp_path
 
 def test_a_killed_launcher_takes_its_broker_with_it():
     before = _broker_pids()
-    launcher = subprocess.Popen([sys.executable, "-m", "shared.broker"], stdout=subprocess.PIPE, text=True)
+    launcher = subprocess.Popen([sys.executable, "-m", "shared.local.broker"], stdout=subprocess.PIPE, text=True)
     try:
         assert launcher.stdout.readline().startswith("broker at 127.0.0.1:")
         pids = _broker_pids() - before

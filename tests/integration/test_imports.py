@@ -10,7 +10,7 @@ import sys
 import pytest
 from openpyxl import Workbook
 
-from shared.imports import import_leads
+from shared.operators.imports import import_leads
 from shared.kafka import Publisher, ensure_all_topics
 from tests.support import ROOT, TopicReader
 
@@ -65,7 +65,7 @@ def test_normalize_writes_one_report_per_row_with_exactly_the_documented_keys(tm
             ["", "Hộ Phúc Lộc", "", "1900 54 54 81", ""],
         ])
     out = tmp_path / "out.jsonl"
-    run = subprocess.run([sys.executable, "-m", "shared.cli", "normalize", str(path), "--output", str(out)], cwd=ROOT,
+    run = subprocess.run([sys.executable, "-m", "shared.operators.cli", "normalize", str(path), "--output", str(out)], cwd=ROOT,
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     first, second = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]

@@ -9,9 +9,9 @@ import pytest
 from confluent_kafka import KafkaException
 from sqlalchemy import func, select
 
-from shared.cli import load_service
+from shared.operators.cli import load_service
 from shared.kafka import Publisher, ensure_all_topics
-from shared.runtime import ServiceRunner
+from shared.runner.loop import ServiceRunner
 from shared.store import session_factory
 from shared.store.models import Escalation, ProcessedEvent
 from tests.support import TopicReader, committed_lag, start_service, wait_for

@@ -1,19 +1,28 @@
-"""docker-compose.yml deploys what exists: every service folder, the broker and the database."""
+"""docker-compose.yml deploys what exists: every registered service, the broker and the database,
+each installed from the package as built (not the source tree)."""
+
+from pathlib import Path
 
 import yaml
 
-from shared.stack import ROOT, service_names
+from services import REGISTRY
+
+COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 
 
-def test_compose_runs_every_service_there_is():
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+def _services() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())["services"]
+
+
+def test_compose_runs_every_registered_service_under_its_name():
+    compose = _services()
     deployed = {name for name, spec in compose.items() if "careflow service" in " ".join(spec.get("command", []))}
-    assert deployed == set(service_names())
+    assert deployed == set(REGISTRY)
     for name in deployed:
         assert compose[name]["command"][-1].endswith(f"careflow service {name}")
 
 
 def test_compose_has_the_official_kafka_image_and_postgresql():
-    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    compose = _services()
     assert compose["kafka"]["image"].startswith("apache/kafka:4.")
     assert compose["postgres"]["image"].startswith("postgres:")

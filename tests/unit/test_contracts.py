@@ -14,9 +14,9 @@ import avro.schema
 import pytest
 from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibilityType
 
-from shared import codec
-from shared.contracts import SCHEMA_DIR, canonical_fingerprint, contract, contracts
-from shared.kafka import envelope
+from shared.contract import codec
+from shared.contract.registry import SCHEMA_DIR, canonical_fingerprint, contract, contracts
+from shared.contract import envelope
 
 EVENT_TYPES = sorted(contracts())
 SPEC_EVENTS = {

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from shared.logs import configure_logging, redact
+from shared.observability.logs import configure_logging, redact
 
 
 @pytest.mark.parametrize("text, hidden", [

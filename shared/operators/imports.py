@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from shared.domain.leads import lead_id
 from shared.domain.provinces import province_from_address
 from shared.domain.tax_codes import normalize_tax_code
 from shared.kafka import Publisher
-from shared.tabular import Reject, RejectFile, read_rows
+from shared.operators.tabular import Reject, RejectFile, read_rows
 
 LEAD_COLUMNS: dict[str, tuple[str, ...]] = {
     "tax_code": ("mst", "mã số thuế", "ma so thue", "tax code", "mã số doanh nghiệp"),
@@ -29,7 +29,6 @@ class ImportSummary:
     published: int = 0
     rejected: int = 0
     reject_file: Path | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 class RowRejected(ValueError):

@@ -3,7 +3,7 @@
 import signal
 import sys
 
-from shared.broker import KafkaBroker
+from shared.local.broker import KafkaBroker
 
 with KafkaBroker() as broker:
     print(f"broker at {broker.bootstrap}, started in {broker.start_seconds:.1f} s; Ctrl-C stops it", flush=True)

@@ -1,37 +1,21 @@
-"""Outreach under the contact rules: the one way careflow's services ask the marketing tool or
-the telephony platform to reach a lead. Shared by the segmenter, the replies and the call-outcome
-services, so that consent, the Do-Not-Call list, permitted hours and daily caps apply to every
-request, whoever makes it."""
+"""Requests to the marketing tool and the telephony platform under the contact rules: consent, the
+Do-Not-Call list, permitted hours and daily caps apply to every request, whoever makes it (the
+segmenter, the replies and call-outcome services, the profile call-back)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from functools import cache
-from pathlib import Path
 
 from sqlalchemy import select
 
 from shared.domain import contact_rules as rules
 from shared.domain.calls import DialNumber
-from shared.domain.provinces import post_office_code
-from shared.runtime import Context
-from shared.settings import settings
-from shared.store.models import CallTask, Consent, Contact, OutreachLead, OutreachRequest
+from shared.domain.messages import outreach_email, outreach_sms
+from shared.service import Context
+from shared.store.models import CallTask, Consent, Contact, OutreachRequest
 
 DAY = dt.timedelta(hours=24)
 REPLY_WAIT = "reply_wait"
-
-EMAIL_SUBJECT = "Dịch vụ chuyển phát hồ sơ BHXH tận nơi của Bưu điện"
-EMAIL_BODY = ("Kính gửi Quý doanh nghiệp, Bưu điện hỗ trợ nhận và chuyển phát hồ sơ bảo hiểm xã hội tận nơi. "
-              "Vui lòng trả lời thư này kèm số điện thoại để được tư vấn, hoặc gọi tổng đài 1900 54 54 81.")
-SMS_TEXT = "Buu dien nhan va chuyen phat ho so BHXH tan noi. Goi 1900545481 de duoc tu van."
-
-
-@cache
-def contact_policy() -> rules.ContactPolicy:
-    path = settings().contact_policy
-    return rules.ContactPolicy.from_mapping(json.loads(Path(path).read_text())) if path else rules.ContactPolicy()
 
 
 def consent_of(ctx: Context, contact: str) -> rules.ConsentState:
@@ -61,7 +45,7 @@ def _permitted(ctx: Context, channel: rules.Channel, contact: str, marketing: bo
     consent = consent_of(ctx, contact)
     # The daily cap matters only to marketing the consent allows: skip the query otherwise.
     sends = _recent_sends(ctx, channel, contact, at) if marketing and consent.allows_marketing(channel) else []
-    return rules.decide(channel, marketing, consent, sends, at, contact_policy())
+    return rules.decide(channel, marketing, consent, sends, at, ctx.policies.contact)
 
 
 def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: str, marketing: bool,
@@ -73,7 +57,7 @@ def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: 
 def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:
     decision = _permitted(ctx, rules.Channel.EMAIL, to, True, ctx.now())
     if isinstance(decision, rules.Send):
-        subject, body = rules.marketing_email(EMAIL_SUBJECT, EMAIL_BODY, contact_policy())
+        subject, body = outreach_email(ctx.policies.contact)
         event = ctx.emit("email-requested", lead_id=lead_id, to=to, subject=subject, body=body, marketing=True,
                          not_before=decision.not_before)
         _record(ctx, event, lead_id, rules.Channel.EMAIL, to, True, decision.not_before or ctx.now())
@@ -83,7 +67,7 @@ def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blo
 def request_sms(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:
     decision = _permitted(ctx, rules.Channel.SMS, to, True, ctx.now())
     if isinstance(decision, rules.Send):
-        event = ctx.emit("sms-requested", lead_id=lead_id, to=to, text=rules.marketing_sms_text(SMS_TEXT, contact_policy()),
+        event = ctx.emit("sms-requested", lead_id=lead_id, to=to, text=outreach_sms(ctx.policies.contact),
                          marketing=True, not_before=decision.not_before)
         _record(ctx, event, lead_id, rules.Channel.SMS, to, True, decision.not_before or ctx.now())
     return decision
@@ -108,6 +92,16 @@ def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
     return decision
 
 
+def request_profile_callback(ctx: Context, msisdn: str, reason: str) -> rules.Send | rules.Blocked:
+    """The call-back a dropped profile collection owes the customer: a service call they were in
+    the middle of, not marketing; it still never reaches a person who asked to be erased."""
+    decision = _permitted(ctx, rules.Channel.CALL, msisdn, False, ctx.now())
+    if isinstance(decision, rules.Send):
+        ctx.emit("call-requested", subject_type="subscriber", subject_id=msisdn, to=msisdn,
+                 purpose="profile_callback", attempt=1, reason=reason)
+    return decision
+
+
 def dial_numbers(ctx: Context, lead_id: str) -> list[DialNumber]:
     contacts = ctx.session.scalars(select(Contact).where(Contact.lead_id == lead_id, Contact.kind == "phone")
                                    .order_by(Contact.position))
@@ -116,29 +110,3 @@ def dial_numbers(ctx: Context, lead_id: str) -> list[DialNumber]:
 
 def dial_number(contact: Contact) -> DialNumber:
     return DialNumber(contact.value, contact.phone_type != "mobile", contact.dead)
-
-
-def announce_escalation(ctx: Context, lead_id: str, province_code: str | None, reason: str, detail: str) -> None:
-    """Hands the lead to the post office of its province (TCT when the province is unknown)."""
-    ctx.emit("lead-escalated", lead_id=lead_id, owner=post_office_code(province_code), province_code=province_code,
-             reason=reason, detail=detail)
-
-
-def escalate(ctx: Context, lead_id: str, reason: str, detail: str) -> None:
-    """Escalates a lead in outreach: its province as the segmenter kept it; its calls stop."""
-    lead = ctx.session.get(OutreachLead, lead_id)
-    announce_escalation(ctx, lead_id, lead.province_code if lead else None, reason, detail)
-    _end_calls(ctx, lead_id, "escalated")
-
-
-def supported(ctx: Context, lead_id: str, via: str) -> None:
-    lead = ctx.session.get(OutreachLead, lead_id)
-    ctx.emit("customer-supported", lead_id=lead_id, tax_code=lead.tax_code if lead else None,
-             province_code=lead.province_code if lead else None, via=via)
-    _end_calls(ctx, lead_id, "supported")
-
-
-def _end_calls(ctx: Context, lead_id: str, status: str) -> None:
-    task = ctx.session.get(CallTask, lead_id)
-    if task is not None:
-        task.status, task.updated_at = status, ctx.now()

@@ -7,19 +7,26 @@ import importlib
 import sys
 from pathlib import Path
 
-from shared.settings import settings
+from shared.config import settings
 
 
 def load_service(name: str):
-    """`normalizer` → services.normalizer.handler:SERVICE; `package.module:ATTR` as written."""
-    module_name, _, attribute = name.partition(":") if ":" in name else (f"services.{name}.handler", ":", "SERVICE")
+    """A registered service by its name (`care-cases`), or `package.module:ATTR` as written (tests, bench)."""
+    import services
+
+    if ":" not in name:
+        try:
+            return services.load(name)
+        except LookupError as exc:
+            raise SystemExit(str(exc)) from None
+    module_name, _, attribute = name.partition(":")
     return getattr(importlib.import_module(module_name), attribute)
 
 
 def cmd_service(args) -> int:
     from shared.clock import clock_for
-    from shared.logs import configure_logging
-    from shared.runtime import ServiceRunner
+    from shared.observability.logs import configure_logging
+    from shared.runner.loop import ServiceRunner
 
     service = load_service(args.name)
     configure_logging(settings().log_level, service.name)
@@ -35,7 +42,7 @@ def cmd_db_upgrade(_args) -> int:
 
 
 def cmd_schemas_snapshot(_args) -> int:
-    from shared.contracts import snapshot_history
+    from shared.contract.registry import snapshot_history
 
     for path in snapshot_history():
         print(f"kept {path}")
@@ -72,14 +79,14 @@ def _print_import_summary(summary) -> int:
 
 
 def cmd_import(args) -> int:
-    from shared.imports import import_leads
+    from shared.operators.imports import import_leads
 
     return _print_import_summary(import_leads(args.file, _publisher(), _mapping(args.map), progress=not args.quiet))
 
 
 def cmd_consent_import(args) -> int:
-    from shared.imports import CONSENT_COLUMNS, consent_fields, run_import
-    from shared.kafka import utc_now
+    from shared.operators.imports import CONSENT_COLUMNS, consent_fields, run_import
+    from shared.clock import utc_now
 
     return _print_import_summary(run_import(args.file, "consent-changed", CONSENT_COLUMNS, ("contact", "status"),
                                             consent_fields(args.source or args.file.name, utc_now), _publisher(),
@@ -87,7 +94,7 @@ def cmd_consent_import(args) -> int:
 
 
 def cmd_subscribers_import(args) -> int:
-    from shared.imports import SUBSCRIBER_COLUMNS, run_import, subscriber_fields
+    from shared.operators.imports import SUBSCRIBER_COLUMNS, run_import, subscriber_fields
 
     required = ("msisdn", "owner_type", "subscription_type", "subscribed_since")
     return _print_import_summary(run_import(args.file, "subscriber-upserted", SUBSCRIBER_COLUMNS, required,
@@ -99,7 +106,7 @@ def cmd_normalize(args) -> int:
     import json
 
     from shared.domain.leads import RawLead, normalize_lead, normalize_report
-    from shared.tabular import read_rows
+    from shared.operators.tabular import read_rows
 
     columns = {name: () for name in ("tax_code", "company_name", "address", "phones", "emails")}
     with open(args.output, "w", encoding="utf-8") as out:
@@ -130,7 +137,7 @@ def cmd_eligibility(args) -> int:
 def _report(name: str, args) -> int:
     import json
 
-    from shared import reports
+    from shared.operators import reports
     from shared.clock import clock_for
     from shared.store import session_factory
 
@@ -148,7 +155,7 @@ def _report(name: str, args) -> int:
 
 
 def cmd_up(args) -> int:
-    from shared.stack import up
+    from shared.local.stack import up
 
     return up(demo=args.demo, exit_after_demo=args.exit_after_demo)
 
@@ -158,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     service = commands.add_parser("service", help="run one consumer service (an instance of its group)")
-    service.add_argument("name", help="a folder of services/, e.g. normalizer")
+    service.add_argument("name", help="a registered service, e.g. normalizer or care-cases (careflow up runs them all)")
     service.set_defaults(func=cmd_service)
 
     def with_file(parser, help_text):

@@ -15,15 +15,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from shared.settings import settings
+from services import REGISTRY
+from shared.config import settings
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVICES_DIR = ROOT / "services"
-
-
-def service_names() -> list[str]:
-    """Every folder of services/ that holds a handler: what `careflow up` and compose run."""
-    return sorted(p.parent.name for p in SERVICES_DIR.glob("*/handler.py"))
+# Where `careflow up` keeps its store, logs and demonstration files: the working directory's var/.
+VAR = Path("var")
 
 
 class ServiceProcesses:
@@ -37,8 +33,8 @@ class ServiceProcesses:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in names:
             log = open(self.log_dir / f"{name}.log", "ab")
-            self.processes[name] = subprocess.Popen([sys.executable, "-m", "shared.cli", "service", name],
-                                                    cwd=ROOT, env=self.env, stdout=log, stderr=log)
+            self.processes[name] = subprocess.Popen([sys.executable, "-m", "shared.operators.cli", "service", name],
+                                                    env=self.env, stdout=log, stderr=log)
 
     def exited(self) -> dict[str, int]:
         return {n: p.returncode for n, p in self.processes.items() if p.poll() is not None}
@@ -61,7 +57,7 @@ class ServiceProcesses:
 def running_stack(workdir: Path, clock_file: Path | None = None,
                   extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
     """Yields the environment of a running careflow: broker, migrated store, every service."""
-    from shared.broker import broker_from_environment
+    from shared.local.broker import broker_from_environment
     from shared.kafka import ensure_all_topics
     from shared.store import migrate
 
@@ -74,7 +70,7 @@ def running_stack(workdir: Path, clock_file: Path | None = None,
         migrate(config.database_url)
         ensure_all_topics(bootstrap, config.partitions, config.topic_prefix)
         processes = ServiceProcesses(env, workdir / "logs")
-        processes.start(service_names())
+        processes.start(list(REGISTRY))
         try:
             yield env
         finally:
@@ -85,12 +81,12 @@ def running_stack(workdir: Path, clock_file: Path | None = None,
 
 
 def up(demo: bool, exit_after_demo: bool) -> int:
-    from shared import reports
+    from shared.operators import reports
     from shared.clock import set_file_clock
     from shared.store import session_factory
 
     console = Console()
-    workdir = ROOT / "var"
+    workdir = VAR.resolve()
     clock_file = workdir / "clock" if demo else None
     if clock_file:
         clock_file.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +98,7 @@ def up(demo: bool, exit_after_demo: bool) -> int:
         signal.signal(signum, lambda *_: stop.set())
     extra_env = {}
     if demo:
-        from shared.demo import prepare
+        from shared.local.demo import prepare
 
         extra_env = prepare(workdir / "demo")
     with console.status("starting the broker and the services…"):
@@ -112,7 +108,7 @@ def up(demo: bool, exit_after_demo: bool) -> int:
         console.print(f"broker at [bold]{env['KAFKA_BOOTSTRAP_SERVERS']}[/], store at [bold]{settings().database_url}[/], "
                       f"services logging to {workdir / 'logs'}")
         if demo:
-            from shared.demo import run_demo
+            from shared.local.demo import run_demo
 
             run_demo(env, workdir / "demo", clock_file, console)
             with session_factory(settings().database_url)() as session:

@@ -12,7 +12,7 @@ import io
 from fastavro import schemaless_reader, schemaless_writer
 from pydantic import BaseModel, ValidationError
 
-from shared.contracts import Contract, ContractError, contract
+from shared.contract.registry import Contract, ContractError, contract
 
 MAGIC = b"\xc3\x01"
 HEADER_LENGTH = len(MAGIC) + 8

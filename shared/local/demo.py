@@ -20,10 +20,10 @@ from confluent_kafka import Consumer
 from rich.console import Console
 from sqlalchemy import func, select
 
-from shared import codec
+from shared.contract import codec
 from shared.clock import file_clock, set_file_clock
 from shared.kafka import Publisher
-from shared.settings import settings
+from shared.config import settings
 from shared.store import session_factory
 from shared.store.models import CareCase, Consent, Lead, Subscriber
 
@@ -77,7 +77,7 @@ def prepare(folder: Path) -> dict[str, str]:
 
 
 def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Console) -> None:
-    from shared.imports import CONSENT_COLUMNS, SUBSCRIBER_COLUMNS, consent_fields, import_leads, run_import, subscriber_fields
+    from shared.operators.imports import CONSENT_COLUMNS, SUBSCRIBER_COLUMNS, consent_fields, import_leads, run_import, subscriber_fields
 
     bootstrap, prefix = env["KAFKA_BOOTSTRAP_SERVERS"], settings().topic_prefix
     clock = file_clock(str(clock_file))

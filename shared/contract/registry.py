@@ -1,15 +1,14 @@
-"""The event contract: Avro schemas in `schemas/` are the source of truth.
+"""The schema registry: Avro schemas in `schemas/` (a package, shipped with careflow) are the source of truth.
 
-Everything here is derived from the `.avsc` files at import time: the parsed schemas, their
-fingerprints, every earlier version kept in `schemas/history/`, and one pydantic model per event,
-so that a model cannot drift from its schema.
+Everything here is derived from the `.avsc` files: the parsed schemas, their fingerprints, every
+earlier version kept in `schemas/history/`, and one pydantic model per event, so that a model
+cannot drift from its schema. Each file is self-contained: it parses alone in any Avro implementation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -19,7 +18,8 @@ import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 from pydantic import BaseModel, ConfigDict, create_model
 
-SCHEMA_DIR = Path(os.environ.get("CAREFLOW_SCHEMAS", Path(__file__).resolve().parents[1] / "schemas"))
+from schemas import SCHEMA_DIR
+
 ENVELOPE_NAME = "careflow.events.Envelope"
 # The field that keys an event, so that everything about one lead, case, subscriber or contact
 # lands in one partition and stays in order; the first one an event has wins.
@@ -30,20 +30,8 @@ class ContractError(ValueError):
     """A schema in `schemas/` is malformed or a message does not match the contract."""
 
 
-def _expand_envelope(node: Any, envelope: dict) -> Any:
-    if node == ENVELOPE_NAME:
-        return envelope
-    if isinstance(node, dict):
-        return {k: _expand_envelope(v, envelope) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_expand_envelope(v, envelope) for v in node]
-    return node
-
-
 def load_schema_file(path: Path) -> dict:
-    """A schema with the shared envelope written out in full, as any Avro implementation needs it."""
-    envelope = json.loads((SCHEMA_DIR / f"{ENVELOPE_NAME}.avsc").read_text(encoding="utf-8"))
-    return _expand_envelope(json.loads(path.read_text(encoding="utf-8")), envelope)
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def canonical_fingerprint(schema: dict) -> bytes:
@@ -78,7 +66,7 @@ class Contract:
 def _history_of(event_type: str) -> list[dict]:
     folder = SCHEMA_DIR / "history" / event_type
     versions = sorted(folder.glob("v*.avsc"), key=lambda p: int(p.stem[1:])) if folder.exists() else []
-    return [json.loads(p.read_text(encoding="utf-8")) for p in versions]
+    return [load_schema_file(p) for p in versions]
 
 
 @cache
@@ -99,10 +87,6 @@ def contract(event_type: str) -> Contract:
         return contracts()[event_type]
     except KeyError:
         raise ContractError(f"unknown event type {event_type!r}") from None
-
-
-def model(event_type: str) -> type[BaseModel]:
-    return contract(event_type).model
 
 
 # --- pydantic models derived from the schemas -------------------------------------------------
@@ -161,7 +145,7 @@ def _model_for_record(schema: dict, named: dict[str, Any] | None = None) -> type
     return create_model(schema["name"], __base__=EventModel, __doc__=schema.get("doc"), **fields)
 
 
-Envelope = _model_for_record(json.loads((SCHEMA_DIR / f"{ENVELOPE_NAME}.avsc").read_text(encoding="utf-8")))
+Envelope = _model_for_record(load_schema_file(SCHEMA_DIR / f"{ENVELOPE_NAME}.avsc"))
 
 
 def snapshot_history() -> list[Path]:

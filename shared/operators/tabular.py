@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from shared.domain.text import fold
 
 
 class FileFormatError(ValueError):
@@ -28,24 +29,23 @@ class Reject:
     raw: str
 
 
-def fold(text: str) -> str:
-    """Lower-case, without diacritics or separators: how headers are compared."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c)).lower()
+def _header_key(text: str) -> str:
+    """How headers are compared: folded, without separators ("Mã số thuế" = "ma_so_thue" = "MASOTHUE")."""
+    return fold(text).replace(" ", "")
 
 
 def column_map(header: list[str], aliases: Mapping[str, tuple[str, ...]], required: tuple[str, ...],
                overrides: Mapping[str, str] | None = None) -> dict[str, int]:
     """Field → column index. `overrides` maps a header as written in the file to a field."""
-    folded = {fold(h or ""): i for i, h in enumerate(header)}
+    folded = {_header_key(h or ""): i for i, h in enumerate(header)}
     mapping: dict[str, int] = {}
     for written, field_name in (overrides or {}).items():
-        if fold(written) not in folded:
+        if _header_key(written) not in folded:
             raise FileFormatError(f"--map names column {written!r}, which the file does not have")
-        mapping[field_name] = folded[fold(written)]
+        mapping[field_name] = folded[_header_key(written)]
     for field_name, names in aliases.items():
         if field_name not in mapping:
-            index = next((folded[fold(n)] for n in (field_name, *names) if fold(n) in folded), None)
+            index = next((folded[_header_key(n)] for n in (field_name, *names) if _header_key(n) in folded), None)
             if index is not None:
                 mapping[field_name] = index
     missing = [f for f in required if f not in mapping]

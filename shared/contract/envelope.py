@@ -1,0 +1,24 @@
+"""The envelope every event carries, built one way for services, imports and peers alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel
+
+from shared.clock import to_millis, utc_now
+from shared.contract.registry import Envelope, contract
+
+
+def envelope(event_type: str, producer: str, *, occurred_at: dt.datetime | None = None,
+             event_id: str | None = None, correlation_id: str | None = None,
+             causation_id: str | None = None) -> Envelope:
+    event_id = event_id or str(uuid.uuid4())
+    return Envelope(event_id=event_id, event_type=event_type, occurred_at=to_millis(occurred_at or utc_now()),
+                    producer=producer, correlation_id=correlation_id or event_id, causation_id=causation_id)
+
+
+def build_event(event_type: str, envelope_: Envelope, **fields) -> BaseModel:
+    """The event's model, validated against its schema's types."""
+    return contract(event_type).model(envelope=envelope_, **fields)

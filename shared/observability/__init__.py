@@ -1,0 +1,1 @@
+"""Logs that never print personal data in clear (`logs`), Prometheus metrics (`metrics`)."""

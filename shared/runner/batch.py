@@ -1,0 +1,121 @@
+"""One batch of consumed records through the service's handlers, with no Kafka in sight: decode,
+skip what was handled before (its stored outputs stand in), handle the rest with retries, send what
+cannot be handled to its dead-letter topic. What the batch should produce comes back as outputs;
+the loop (`shared.runner.loop`) produces them and commits the offsets in one Kafka transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.clock import Clock, utc_now
+from shared.config import Policies, Settings
+from shared.contract import DecodeError, decode
+from shared.observability import metrics
+from shared.runner import replay
+from shared.runner.dead_letters import Record, dead_letter
+from shared.service import Context, Output, ReadOnlyStore, Rejected, Service, StoreAccess
+
+log = logging.getLogger("careflow.runner")
+
+# Errors that retrying cannot cure: bad input, not a passing fault.
+PERMANENT_ERRORS = (Rejected, ReadOnlyStore, ValidationError, ValueError)
+
+
+class BatchHandler:
+    def __init__(self, service: Service, settings: Settings, policies: Policies, clock: Clock,
+                 sessions: sessionmaker[Session] | None):
+        self.service = service
+        self.settings = settings
+        self.policies = policies
+        self.clock = clock
+        self.sessions = sessions
+        self.prefix = settings.topic_prefix
+        self.group = self.prefix + service.name
+        # Labelled once: a child lookup per event costs more than the observation itself.
+        self._handler_seconds = {event_type: metrics.HANDLER_SECONDS.labels(service.name, event_type)
+                                 for event_type in service.handlers}
+
+    def event_type(self, record: Record) -> str:
+        return record.topic()[len(self.prefix):]
+
+    def handle(self, records: list[Record]) -> list[Output]:
+        """The outputs of a batch; a store-writing service's changes are committed on return."""
+        decoded = [(record, self._decode(record)) for record in records]
+        with self._unit_of_work() as session:
+            events = [event for _, event in decoded if isinstance(event, BaseModel)]
+            done = self._already_processed(session, events)
+            if self.service.prefetch is not None and session is not None:
+                self.service.prefetch([e for e in events if e.envelope.event_id not in done], session)
+            return [output for record, event in decoded for output in self._handle(record, event, session, done)]
+
+    def context(self, cause_id: str, correlation_id: str, session: Session | None) -> Context:
+        return Context(self.service.name, cause_id, correlation_id, self.clock, session, self.policies, self.prefix)
+
+    @contextlib.contextmanager
+    def _unit_of_work(self) -> Iterator[Session | None]:
+        if self.service.store is StoreAccess.NONE or self.sessions is None:
+            yield None
+        elif self.service.store is StoreAccess.READ:
+            with self.sessions() as session:  # closed without a commit
+                yield session
+        else:
+            with self.sessions.begin() as session:
+                yield session
+
+    def _already_processed(self, session: Session | None, events: list[BaseModel]) -> dict[str, list[Output]]:
+        if session is None or self.service.store is not StoreAccess.WRITE:
+            return {}
+        return replay.already_processed(session, self.group, {event.envelope.event_id for event in events})
+
+    def _decode(self, record: Record) -> BaseModel | DecodeError:
+        try:
+            return decode(self.event_type(record), record.value())
+        except DecodeError as exc:  # _handle sends it to the dead-letter topic
+            return exc
+
+    def _handle(self, record: Record, event: BaseModel | DecodeError, session: Session | None,
+                done: dict[str, list[Output]]) -> list[Output]:
+        topic = self.event_type(record)
+        if isinstance(event, DecodeError):
+            return [dead_letter(self.service.name, record, event, tries=0)]
+        event_id = event.envelope.event_id
+        if event_id in done:
+            return done[event_id]
+        handler = self.service.handlers[topic]
+        records = self.service.store is StoreAccess.WRITE
+        for attempt in range(1, self.settings.max_tries + 1):
+            ctx = self.context(event_id, event.envelope.correlation_id, session)
+            started = time.perf_counter()
+            try:
+                with session.begin_nested() if records else contextlib.nullcontext():
+                    handler(event, ctx)
+                    if session is not None and not records and (session.new or session.dirty or session.deleted):
+                        session.rollback()
+                        raise ReadOnlyStore(f"{self.service.name} reads the store only, yet its handler changed it")
+                    if records:
+                        replay.record_processed(session, self.group, event_id, ctx.outputs, utc_now())
+                        session.flush()
+            except PERMANENT_ERRORS as exc:
+                return [dead_letter(self.service.name, record, exc, tries=attempt)]
+            except Exception as exc:
+                if session is not None and not records:
+                    session.rollback()  # a failed read (PostgreSQL) leaves the transaction unusable
+                if attempt == self.settings.max_tries:
+                    return [dead_letter(self.service.name, record, exc, tries=attempt)]
+                delay = min(self.settings.retry_backoff_cap_seconds,
+                            self.settings.retry_backoff_seconds * 2 ** (attempt - 1))
+                log.warning("handler failed, retrying", extra={"topic": topic, "attempt": attempt,
+                                                                "error": repr(exc), "retry_in": delay})
+                time.sleep(delay)
+                continue
+            self._handler_seconds[topic].observe(time.perf_counter() - started)
+            done[event_id] = ctx.outputs
+            return ctx.outputs
+        raise AssertionError("unreachable: the last attempt returns")

@@ -1,0 +1,35 @@
+"""Dead letters: an event that cannot be decoded or handled goes to `<topic>.dlq`, unchanged, with
+headers naming the error and where it came from; the partition goes on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from shared.kafka import dlq_topic
+from shared.observability import metrics
+from shared.service import Output
+
+log = logging.getLogger("careflow.runner")
+
+
+class Record(Protocol):
+    """A consumed record: confluent-kafka's Message, or `tests.support`'s in-process record."""
+
+    def topic(self) -> str: ...
+    def partition(self) -> int: ...
+    def offset(self) -> int: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+
+
+def dead_letter(service: str, record: Record, error: Exception, tries: int) -> Output:
+    reason = str(error) or type(error).__name__
+    metrics.DEAD_LETTERED.labels(service, record.topic(), type(error).__name__).inc()
+    log.error("event dead-lettered", extra={"topic": record.topic(), "partition": record.partition(),
+                                            "offset": record.offset(), "error": reason})
+    headers = (("error", reason[:2000].encode()), ("error_type", type(error).__name__.encode()),
+               ("source_topic", record.topic().encode()), ("source_partition", str(record.partition()).encode()),
+               ("source_offset", str(record.offset()).encode()), ("service", service.encode()),
+               ("tries", str(tries).encode()))
+    return Output(dlq_topic(record.topic()), record.key() or b"", record.value() or b"", headers)

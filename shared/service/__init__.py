@@ -1,0 +1,104 @@
+"""What a service author imports: `Service` (a consumer group's handlers), the `Context` a handler
+sees, `StoreAccess`, and `Rejected` for an event the handler will never accept.
+
+A handler is a plain function `(event, ctx) -> None`: it reads and writes the store through
+`ctx.session`, decides with `ctx.policies` and the domain, and emits follow-on events with
+`ctx.emit`. The runner (`shared.runner`) drives it; tests drive it in-process (`tests.support`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from shared.clock import Clock
+from shared.config import Policies
+from shared.contract import build_event, contract, encode, envelope
+from shared.store.models import Deadline
+
+_EVENT_IDS = uuid.UUID("0d5c5a4e-8a57-4c35-9d0f-6f1f0b7c2a11")
+
+
+class Rejected(Exception):
+    """An event the handler will never accept (unknown customer, value outside a catalogue):
+    it goes to the dead-letter topic with this reason at once, without retries."""
+
+
+class ReadOnlyStore(Exception):
+    """A handler of a service that reads the store only (StoreAccess.READ) tried to change it."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """A record to produce: the runner produces a batch's outputs in its Kafka transaction."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class Context:
+    """What a handler sees besides its event: the clock, the store session, the policies, and `emit`."""
+
+    def __init__(self, service: str, cause_id: str, correlation_id: str, clock: Clock, session: Session | None,
+                 policies: Policies, topic_prefix: str = ""):
+        self.service = service
+        self.topic_prefix = topic_prefix
+        self.session = session
+        self.policies = policies
+        self._clock = clock
+        self._cause_id = cause_id
+        self._correlation_id = correlation_id
+        self.outputs: list[Output] = []
+
+    def now(self):
+        return self._clock()
+
+    def emit(self, event_type: str, **fields: Any) -> BaseModel:
+        """Emits a follow-on event. Its id derives from the cause, so a replay emits the same event."""
+        spec = contract(event_type)
+        event_id = str(uuid.uuid5(_EVENT_IDS, f"{self._cause_id}/{len(self.outputs)}"))
+        event = build_event(event_type, envelope(event_type, self.service, occurred_at=self.now(), event_id=event_id,
+                                                 correlation_id=self._correlation_id, causation_id=self._cause_id),
+                            **fields)
+        self.outputs.append(Output(self.topic_prefix + spec.topic, spec.key_of(event).encode(),
+                                   encode(event_type, event)))
+        return event
+
+
+class StoreAccess(Enum):
+    NONE = "none"    # consume → produce only
+    READ = "read"    # reads reference data (the subscriber directory): a read transaction per batch
+    WRITE = "write"  # one write transaction per batch, with the processed-event records that make replays safe
+
+
+Handler = Callable[[BaseModel, Context], None]
+DeadlineHandler = Callable[[Deadline, Context], None]
+
+
+@dataclass(frozen=True)
+class Service:
+    """A careflow service: a consumer group with a handler per consumed event type.
+
+    `name` is the one name of the service: its folder (`services/<name with _>`), its CLI name, its
+    consumer group, its transactional ids and its metrics label (see `services.REGISTRY`)."""
+
+    name: str
+    handlers: Mapping[str, Handler]
+    store: StoreAccess = StoreAccess.WRITE
+    # Deadline kinds this service fires, and what firing one does.
+    deadline_handlers: Mapping[str, DeadlineHandler] = field(default_factory=dict)
+    # Loads what a batch's handlers will look up, a query per table (StoreSession.prefetch),
+    # instead of a query per event and row.
+    prefetch: Callable[[list[BaseModel], Session], None] | None = None
+
+    @property
+    def writes(self) -> bool:
+        return self.store is StoreAccess.WRITE or bool(self.deadline_handlers)
