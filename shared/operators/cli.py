@@ -106,13 +106,13 @@ def cmd_normalize(args) -> int:
     import json
 
     from shared.domain.leads import RawLead, normalize_lead, normalize_report
+    from shared.operators.imports import LEAD_COLUMNS, LEAD_REQUIRED
     from shared.operators.tabular import read_rows
 
-    columns = {name: () for name in ("tax_code", "company_name", "address", "phones", "emails")}
     with open(args.output, "w", encoding="utf-8") as out:
-        for number, row in read_rows(args.input, columns, tuple(columns), progress=False):
-            lead = normalize_lead(RawLead(row["tax_code"], row["company_name"], row["address"], row["phones"],
-                                          row["emails"]))
+        for number, row in read_rows(args.input, LEAD_COLUMNS, LEAD_REQUIRED, _mapping(args.map), progress=False):
+            lead = normalize_lead(RawLead(row.get("tax_code"), row.get("company_name"), row.get("address"), row.get("phones"),
+                                          row.get("emails")))
             out.write(json.dumps(normalize_report(number, lead), ensure_ascii=False) + "\n")
     return 0
 
@@ -190,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     normalize = commands.add_parser("normalize", help="apply the normalization rules offline to a list")
     normalize.add_argument("input", type=Path)
     normalize.add_argument("--output", type=Path, required=True, help="JSON lines, one per data row")
+    normalize.add_argument("--map", action="append", metavar="HEADER=FIELD",
+                           help="read the column with this header as this field (repeatable), as import does")
     normalize.set_defaults(func=cmd_normalize)
 
     eligibility = commands.add_parser("eligibility", help="explain the profile-collection decision offline")

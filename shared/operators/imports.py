@@ -21,6 +21,8 @@ LEAD_COLUMNS: dict[str, tuple[str, ...]] = {
     "emails": ("email", "e-mail", "thư điện tử", "mail"),
     "bhxh_unit_code": ("mã đơn vị", "mã đơn vị bhxh", "ma don vi", "unit code"),
 }
+# A lead needs one of them to be identified; every other column may be absent.
+LEAD_REQUIRED = ("tax_code", "company_name")
 
 
 @dataclass
@@ -82,7 +84,7 @@ def lead_fields(source: str) -> RowToEvent:
 
 def import_leads(path: Path, publisher: Publisher, overrides: Mapping[str, str] | None = None,
                  progress: bool = True) -> ImportSummary:
-    return run_import(path, "lead-imported", LEAD_COLUMNS, ("tax_code", "company_name"),
+    return run_import(path, "lead-imported", LEAD_COLUMNS, LEAD_REQUIRED,
                       lead_fields(path.name), publisher, overrides, progress)
 
 

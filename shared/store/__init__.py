@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, event, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -21,9 +22,12 @@ def make_engine(url: str, immediate: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
+    in_memory = parsed.database in (None, "", ":memory:")
+    if not in_memory:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    # In memory (tests of handlers): one connection, or every session would see its own empty database.
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                           **({"poolclass": StaticPool} if in_memory else {}))
 
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection, _record):

@@ -194,3 +194,35 @@ def test_an_old_writer_version_is_read_as_the_current_schema(tmp_path, monkeypat
 def test_schema_files_are_valid_json_with_docs():
     for path in SCHEMA_DIR.glob("*.avsc"):
         assert json.loads(path.read_text(encoding="utf-8")).get("doc"), f"{path.name} has no doc"
+
+
+SCHEMA_FILES = sorted(p.name for p in SCHEMA_DIR.glob("*.avsc")) + sorted(
+    str(p.relative_to(SCHEMA_DIR)) for p in SCHEMA_DIR.glob("history/*/*.avsc"))
+
+
+@pytest.mark.parametrize("name", SCHEMA_FILES)
+def test_every_schema_file_parses_alone_in_apache_avro(name):
+    """Self-contained: any Avro implementation reads the file with nothing else (no named type from another file)."""
+    parsed = avro.schema.parse((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    assert parsed.type == "record"
+
+
+@pytest.mark.parametrize("name", SCHEMA_FILES)
+def test_no_schema_names_an_unnamed_type(name):
+    """`name` belongs to records, enums and fixed types: on a timestamp it means nothing and misleads."""
+    def stray(node):
+        if isinstance(node, dict):
+            if "name" in node and node.get("type") not in ("record", "enum", "fixed") and "logicalType" in node:
+                yield node
+            for value in node.values():
+                yield from stray(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from stray(value)
+    assert list(stray(json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8")))) == []
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_every_event_carries_the_one_envelope_written_in_its_file(event_type):
+    envelope_file = json.loads((SCHEMA_DIR / "careflow.events.Envelope.avsc").read_text(encoding="utf-8"))
+    assert contract(event_type).schema["fields"][0]["type"] == envelope_file
