@@ -11,6 +11,7 @@ from shared.domain.contact_rules import Blocked
 from shared.outreach import announcements, requests
 from shared.service import Context, Service
 from shared.store.models import CallTask, Contact
+from shared.privacy import erasure
 
 
 def on_call_ended(event, ctx: Context) -> None:
@@ -45,4 +46,6 @@ def on_call_ended(event, ctx: Context) -> None:
             disposition = Disposition.INVALID_NUMBER
 
 
-SERVICE = Service(name="calls", handlers={"call-ended": on_call_ended})
+SERVICE = Service(name="calls", handlers={
+    "call-ended": on_call_ended,
+    "subject-erasure-requested": erasure.handler("contacts", "outreach_requests", "call_tasks")})

@@ -7,6 +7,7 @@ from shared.domain.provinces import TCT
 from shared.outreach.announcements import announce_escalation
 from shared.service import Context, Rejected, Service
 from shared.store.models import Escalation
+from shared.privacy import erasure
 
 
 def on_escalated(event, ctx: Context) -> None:
@@ -29,4 +30,5 @@ def on_returned(event, ctx: Context) -> None:
     announce_escalation(ctx, event.lead_id, escalation.province_code, "returned_to_tct", event.note, owner=TCT)
 
 
-SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned})
+SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned,
+    "subject-erasure-requested": erasure.handler("escalations")})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from shared.service import Context, Service
 from shared.store.models import Lead
+from shared.privacy import erasure
 
 STAGES = ("imported", "normalized", "in_outreach", "escalated", "supported")
 
@@ -67,4 +68,5 @@ def on_supported(event, ctx: Context) -> None:
 SERVICE = Service(name="lead-ledger", handlers={
     "lead-imported": on_imported, "lead-normalized": on_normalized, "lead-escalated": on_escalated,
     "email-requested": on_requested, "sms-requested": on_requested, "call-requested": on_requested,
-    "call-ended": on_call_ended, "customer-supported": on_supported})
+    "call-ended": on_call_ended, "customer-supported": on_supported,
+    "subject-erasure-requested": erasure.handler("leads")})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from shared.service import Context, Service
 from shared.store.models import ProfileDecision
+from shared.privacy import erasure
 
 
 def _record(event, ctx: Context, prompted: bool, skip_reasons: list[str]) -> None:
@@ -21,4 +22,5 @@ def on_skipped(event, ctx: Context) -> None:
     _record(event, ctx, False, list(event.skip_reasons))
 
 
-SERVICE = Service(name="profile-ledger", handlers={"profile-prompted": on_prompted, "profile-skipped": on_skipped})
+SERVICE = Service(name="profile-ledger", handlers={"profile-prompted": on_prompted, "profile-skipped": on_skipped,
+                                                  "subject-erasure-requested": erasure.handler("profile_decisions")})

@@ -13,6 +13,7 @@ from shared.outreach import announcements, requests
 from shared.service import Context, Service
 from shared.store import deadlines
 from shared.store.models import Contact, Deadline
+from shared.privacy import erasure
 
 
 def on_email_replied(event, ctx: Context) -> None:
@@ -46,5 +47,7 @@ def on_reply_wait_over(deadline: Deadline, ctx: Context) -> None:
     announcements.escalate(ctx, deadline.subject_id, "no_email_reply", "no reply to the e-mail within the wait")
 
 
-SERVICE = Service(name="replies", handlers={"email-replied": on_email_replied},
+SERVICE = Service(name="replies", handlers={
+    "email-replied": on_email_replied,
+    "subject-erasure-requested": erasure.handler("contacts", "outreach_requests", "call_tasks", "deadlines")},
                   deadline_handlers={requests.REPLY_WAIT: on_reply_wait_over})

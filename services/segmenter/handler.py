@@ -13,6 +13,7 @@ from shared.outreach import announcements, requests
 from shared.service import Context, Service
 from shared.store import deadlines
 from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
+from shared.privacy import erasure
 
 
 def on_lead_normalized(event, ctx: Context) -> None:
@@ -93,4 +94,7 @@ def prefetch(events: list, session: Session) -> None:
 
 
 SERVICE = Service(name="segmenter", handlers={"lead-normalized": on_lead_normalized,
-                                              "consent-changed": on_consent_changed}, prefetch=prefetch)
+                                              "consent-changed": on_consent_changed,
+                                              "subject-erasure-requested": erasure.handler(
+                                                  "outreach_leads", "contacts", "outreach_requests", "call_tasks",
+                                                  "deadlines", "consents", "consent_evidence")}, prefetch=prefetch)

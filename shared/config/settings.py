@@ -6,7 +6,7 @@ import os
 import socket
 from functools import cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     call_attempts_per_number: int = 3
     call_retry_spacing_minutes: float = 120
     log_level: str = "INFO"
+    # Data protection (Law 91/2025/QH15, Decree 356/2025/NĐ-CP). The key of the keyed hashes
+    # (HMAC-SHA256) that name erased people in suppression entries and requests: the same for every
+    # service, kept secret; erasure refuses to run without it.
+    privacy_key: SecretStr | None = None
+    # How long topics keep events (personal data in nearly all of them), dead-letter topics included:
+    # a week outlasts a consumer outage over a long weekend, and bounds the copies an erasure cannot reach.
+    personal_data_retention_days: float = Field(7, gt=0)
+    # Deadlines of data-subject requests, in days from receipt. Decree 356/2025/NĐ-CP: withdrawal of
+    # consent completed within 15 days; access and erasure: the sources we found say "10 to 20 days"
+    # without the exact split, so the conservative 10 days (see /work/notes/privacy.md).
+    dsr_access_days: float = 10
+    dsr_withdrawal_days: float = 15
+    dsr_erasure_days: float = 10
 
 
 @cache

@@ -58,7 +58,7 @@ def running_stack(workdir: Path, clock_file: Path | None = None,
                   extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
     """Yields the environment of a running careflow: broker, migrated store, every service."""
     from shared.local.broker import broker_from_environment
-    from shared.kafka import ensure_all_topics
+    from shared.kafka import ensure_all_topics, retention_ms
     from shared.store import migrate
 
     config = settings()
@@ -68,7 +68,8 @@ def running_stack(workdir: Path, clock_file: Path | None = None,
         if clock_file:
             env["CAREFLOW_CLOCK_FILE"] = str(clock_file)
         migrate(config.database_url)
-        ensure_all_topics(bootstrap, config.partitions, config.topic_prefix)
+        ensure_all_topics(bootstrap, config.partitions, config.topic_prefix,
+                          retention_ms(config.personal_data_retention_days))
         processes = ServiceProcesses(env, workdir / "logs")
         processes.start(list(REGISTRY))
         try:

@@ -50,10 +50,11 @@ def cmd_schemas_snapshot(_args) -> int:
 
 
 def _publisher():
-    from shared.kafka import Publisher, ensure_all_topics
+    from shared.kafka import Publisher, ensure_all_topics, retention_ms
 
     config = settings()
-    ensure_all_topics(config.kafka_bootstrap_servers, config.partitions, config.topic_prefix)
+    ensure_all_topics(config.kafka_bootstrap_servers, config.partitions, config.topic_prefix,
+                      retention_ms(config.personal_data_retention_days))
     return Publisher(config.kafka_bootstrap_servers, "careflow-import", config.topic_prefix)
 
 
@@ -78,28 +79,84 @@ def _print_import_summary(summary) -> int:
     return 0
 
 
+def _store():
+    from shared.store import session_factory
+
+    return session_factory(settings().database_url)()
+
+
+def _suppressed(session):
+    from shared.operators.privacy import import_check
+
+    return import_check(session, settings())
+
+
 def cmd_import(args) -> int:
     from shared.operators.imports import import_leads
 
-    return _print_import_summary(import_leads(args.file, _publisher(), _mapping(args.map), progress=not args.quiet))
+    with _store() as session:
+        return _print_import_summary(import_leads(args.file, _publisher(), _mapping(args.map), progress=not args.quiet,
+                                                  suppressed=_suppressed(session)))
 
 
 def cmd_consent_import(args) -> int:
     from shared.operators.imports import CONSENT_COLUMNS, consent_fields, run_import
     from shared.clock import utc_now
 
-    return _print_import_summary(run_import(args.file, "consent-changed", CONSENT_COLUMNS, ("contact", "status"),
-                                            consent_fields(args.source or args.file.name, utc_now), _publisher(),
-                                            _mapping(args.map), progress=not args.quiet))
+    with _store() as session:
+        return _print_import_summary(run_import(args.file, "consent-changed", CONSENT_COLUMNS, ("contact", "status"),
+                                                consent_fields(args.source or args.file.name, utc_now), _publisher(),
+                                                _mapping(args.map), progress=not args.quiet,
+                                                suppressed=_suppressed(session)))
 
 
 def cmd_subscribers_import(args) -> int:
     from shared.operators.imports import SUBSCRIBER_COLUMNS, run_import, subscriber_fields
 
     required = ("msisdn", "owner_type", "subscription_type", "subscribed_since")
-    return _print_import_summary(run_import(args.file, "subscriber-upserted", SUBSCRIBER_COLUMNS, required,
-                                            subscriber_fields, _publisher(), _mapping(args.map),
-                                            progress=not args.quiet))
+    with _store() as session:
+        return _print_import_summary(run_import(args.file, "subscriber-upserted", SUBSCRIBER_COLUMNS, required,
+                                                subscriber_fields, _publisher(), _mapping(args.map),
+                                                progress=not args.quiet, suppressed=_suppressed(session)))
+
+
+def _identifier(args) -> tuple[str, str]:
+    given = [(kind, getattr(args, kind)) for kind in ("phone", "email", "tax_code", "subscriber")
+             if getattr(args, kind, None)]
+    if len(given) != 1:
+        raise SystemExit("name the person by exactly one of --phone, --email, --tax-code, --subscriber")
+    return given[0]
+
+
+def cmd_privacy(args) -> int:
+    from shared.clock import clock_for
+    from shared.operators import privacy
+    from shared.privacy.subjects import PrivacyKeyMissing
+
+    now = clock_for(settings().clock_file)()
+    try:
+        with _store() as session:
+            if args.privacy_command == "requests":
+                for r in privacy.open_requests(session, now):
+                    print(f"{'OVERDUE ' if r.overdue else ''}{r.kind:<10} {r.request_id}  received "
+                          f"{r.received_at:%Y-%m-%d %H:%M}  due {r.due_at:%Y-%m-%d %H:%M} UTC  subject {r.subject_id[:16]}…")
+                return 0
+            kind, value = _identifier(args)
+            if args.privacy_command == "erase":
+                print("\n".join(privacy.erase(session, _publisher(), settings(), kind, value, now).lines()))
+            elif args.privacy_command == "access":
+                export = privacy.to_json(privacy.access(session, settings(), kind, value, now))
+                if args.output:
+                    args.output.write_text(export, encoding="utf-8")
+                    print(f"export written to {args.output}", file=sys.stderr)
+                else:
+                    print(export)
+            else:
+                print(f"withdrawal request {privacy.withdraw(session, _publisher(), settings(), kind, value, now)}: "
+                      "consent withdrawn for every channel")
+    except (ValueError, PrivacyKeyMissing) as exc:
+        raise SystemExit(str(exc)) from None
+    return 0
 
 
 def cmd_normalize(args) -> int:
@@ -204,6 +261,20 @@ def build_parser() -> argparse.ArgumentParser:
         report = commands.add_parser(name, help=help_text)
         report.add_argument("--json", action="store_true")
         report.set_defaults(func=lambda args, name=name: _report(name, args))
+
+    privacy = commands.add_parser("privacy", help="data-subject requests: erase, access, withdraw; open requests")
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True)
+    for name, help_text in (("erase", "erase a person from every store and suppress them (tells downstream)"),
+                            ("access", "export everything careflow holds about a person, consent evidence included"),
+                            ("withdraw", "withdraw a person's consent to every channel")):
+        command = privacy_commands.add_parser(name, help=help_text)
+        for option in ("--phone", "--email", "--tax-code", "--subscriber"):
+            command.add_argument(option)
+        if name == "access":
+            command.add_argument("--output", type=Path, help="write the export (JSON) here instead of stdout")
+        command.set_defaults(func=cmd_privacy)
+    privacy_commands.add_parser("requests", help="open data-subject requests, overdue first").set_defaults(
+        func=cmd_privacy)
 
     up = commands.add_parser("up", help="start the broker (unless KAFKA_BOOTSTRAP_SERVERS) and every service")
     up.add_argument("--demo", action="store_true", help="then play a demonstration through both processes")

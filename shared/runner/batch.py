@@ -18,8 +18,10 @@ from shared.clock import Clock, utc_now
 from shared.config import Policies, Settings
 from shared.contract import DecodeError, decode
 from shared.observability import metrics
+from shared.privacy import suppression
+from shared.privacy.subjects import privacy_key
 from shared.runner import replay
-from shared.runner.dead_letters import Record, dead_letter
+from shared.runner.dead_letters import Record, dead_letter, safe_reason
 from shared.service import Context, Output, ReadOnlyStore, Rejected, Service, StoreAccess
 
 log = logging.getLogger("careflow.runner")
@@ -51,9 +53,12 @@ class BatchHandler:
         with self._unit_of_work() as session:
             events = [event for _, event in decoded if isinstance(event, BaseModel)]
             done = self._already_processed(session, events)
+            fresh = [e for e in events if e.envelope.event_id not in done]
+            suppressed = self._suppressed(session, fresh)
             if self.service.prefetch is not None and session is not None:
-                self.service.prefetch([e for e in events if e.envelope.event_id not in done], session)
-            return [output for record, event in decoded for output in self._handle(record, event, session, done)]
+                self.service.prefetch([e for e in fresh if e.envelope.event_id not in suppressed], session)
+            return [output for record, event in decoded
+                    for output in self._handle(record, event, session, done, suppressed)]
 
     def context(self, cause_id: str, correlation_id: str, session: Session | None) -> Context:
         return Context(self.service.name, cause_id, correlation_id, self.clock, session, self.policies, self.prefix)
@@ -74,6 +79,17 @@ class BatchHandler:
             return {}
         return replay.already_processed(session, self.group, {event.envelope.event_id for event in events})
 
+    def _suppressed(self, session: Session | None, events: list[BaseModel]) -> set[str]:
+        """The ids of the events that name an erased data subject: they are not processed."""
+        key = privacy_key(self.settings)
+        named = {e.envelope.event_id: suppression.identifiers_of(suppression.event_fields(e)) for e in events
+                 if e.envelope.event_type not in suppression.EXEMPT_EVENTS}
+        if key is None or self.sessions is None or not any(named.values()):
+            return set()
+        with contextlib.nullcontext(session) if session is not None else self.sessions() as lookup:
+            erased = suppression.suppressed(lookup, key, set().union(*named.values()))
+        return {event_id for event_id, values in named.items() if values & erased}
+
     def _decode(self, record: Record) -> BaseModel | DecodeError:
         try:
             return decode(self.event_type(record), record.value())
@@ -81,15 +97,22 @@ class BatchHandler:
             return exc
 
     def _handle(self, record: Record, event: BaseModel | DecodeError, session: Session | None,
-                done: dict[str, list[Output]]) -> list[Output]:
+                done: dict[str, list[Output]], suppressed: set[str]) -> list[Output]:
         topic = self.event_type(record)
         if isinstance(event, DecodeError):
             return [dead_letter(self.service.name, record, event, tries=0)]
         event_id = event.envelope.event_id
         if event_id in done:
             return done[event_id]
-        handler = self.service.handlers[topic]
         records = self.service.store is StoreAccess.WRITE
+        if event_id in suppressed:
+            metrics.SUPPRESSED.labels(self.service.name, topic).inc()
+            log.info("event about an erased data subject not processed", extra={"topic": topic, "event_id": event_id})
+            if records:
+                replay.record_processed(session, self.group, event_id, [], utc_now())
+            done[event_id] = []
+            return []
+        handler = self.service.handlers[topic]
         for attempt in range(1, self.settings.max_tries + 1):
             ctx = self.context(event_id, event.envelope.correlation_id, session)
             started = time.perf_counter()
@@ -112,7 +135,7 @@ class BatchHandler:
                 delay = min(self.settings.retry_backoff_cap_seconds,
                             self.settings.retry_backoff_seconds * 2 ** (attempt - 1))
                 log.warning("handler failed, retrying", extra={"topic": topic, "attempt": attempt,
-                                                                "error": repr(exc), "retry_in": delay})
+                                                                "error": safe_reason(exc), "retry_in": delay})
                 time.sleep(delay)
                 continue
             self._handler_seconds[topic].observe(time.perf_counter() - started)

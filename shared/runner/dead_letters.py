@@ -6,8 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from pydantic import ValidationError
+
 from shared.kafka import dlq_topic
 from shared.observability import metrics
+from shared.observability.logs import redact
 from shared.service import Output
 
 log = logging.getLogger("careflow.runner")
@@ -23,8 +26,18 @@ class Record(Protocol):
     def value(self) -> bytes | None: ...
 
 
+def safe_reason(error: Exception) -> str:
+    """The error as a header or a log may show it: a validation error names the fields and what is
+    wrong, never the values (a name, an address); phone numbers and e-mails anywhere are masked."""
+    if isinstance(error, ValidationError):
+        text = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_input=False))
+    else:
+        text = str(error)
+    return redact(text) or type(error).__name__
+
+
 def dead_letter(service: str, record: Record, error: Exception, tries: int) -> Output:
-    reason = str(error) or type(error).__name__
+    reason = safe_reason(error)
     metrics.DEAD_LETTERED.labels(service, record.topic(), type(error).__name__).inc()
     log.error("event dead-lettered", extra={"topic": record.topic(), "partition": record.partition(),
                                             "offset": record.offset(), "error": reason})

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import Clock, utc_now
 from shared.config import Policies, Settings
-from shared.kafka import client_config, ensure_all_topics, produce
+from shared.kafka import client_config, ensure_all_topics, produce, retention_ms
 from shared.observability import metrics
 from shared.runner import deadlines
 from shared.runner.batch import BatchHandler
@@ -88,7 +88,8 @@ class ServiceRunner:
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port)
         # Every topic of the contract, so that whatever a handler emits has somewhere to go.
-        ensure_all_topics(self.settings.kafka_bootstrap_servers, self.settings.partitions, self.prefix)
+        ensure_all_topics(self.settings.kafka_bootstrap_servers, self.settings.partitions, self.prefix,
+                          retention_ms(self.settings.personal_data_retention_days))
         self.start()
         # What is loaded by now (libraries, schemas, rule data) lives as long as the process: frozen
         # out of the collector's sight, a full collection no longer stalls a batch for tens of ms.
