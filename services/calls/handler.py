@@ -46,6 +46,6 @@ def on_call_ended(event, ctx: Context) -> None:
             disposition = Disposition.INVALID_NUMBER
 
 
-SERVICE = Service(name="calls", handlers={
+SERVICE = Service(name="calls", emits=("call-requested", "customer-supported", "lead-escalated"), handlers={
     "call-ended": on_call_ended,
     "subject-erasure-requested": erasure.handler("contacts", "outreach_requests", "call_tasks")})

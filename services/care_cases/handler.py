@@ -116,7 +116,7 @@ def _save(ctx: Context, row: CareCase, before: care.CareCase | None, case: care.
     row.resolved_at = case.resolved_at
 
 
-SERVICE = Service(name="care-cases", handlers={
+SERVICE = Service(name="care-cases", emits=("care-case-opened", "care-case-escalated"), handlers={
     "customer-supported": on_customer_supported, "care-requested": on_care_requested,
     "care-case-updated": on_care_case_updated, "care-case-resolved": on_care_case_resolved,
     "subject-erasure-requested": erasure.handler("care_cases", "care_customers")},

@@ -30,5 +30,5 @@ def on_returned(event, ctx: Context) -> None:
     announce_escalation(ctx, event.lead_id, escalation.province_code, "returned_to_tct", event.note, owner=TCT)
 
 
-SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned,
+SERVICE = Service(name="escalations", emits=("lead-escalated",), handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned,
     "subject-erasure-requested": erasure.handler("escalations")})

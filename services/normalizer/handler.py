@@ -34,4 +34,4 @@ def on_lead_imported(event, ctx: Context) -> None:
              outreach_list=lead.outreach_list.value, enrichment_source=record.source if record else None)
 
 
-SERVICE = Service(name="normalizer", handlers={"lead-imported": on_lead_imported}, store=StoreAccess.NONE)
+SERVICE = Service(name="normalizer", emits=("lead-normalized", "lead-escalated"), handlers={"lead-imported": on_lead_imported}, store=StoreAccess.NONE)

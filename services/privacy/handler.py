@@ -32,4 +32,4 @@ def on_erasure_requested(event, ctx: Context) -> None:
              suppressed=count, erased_at=ctx.now(), topics_clear_by=event.requested_at + retention)
 
 
-SERVICE = Service(name="privacy", handlers={"subject-erasure-requested": on_erasure_requested})
+SERVICE = Service(name="privacy", emits=("subject-erased",), handlers={"subject-erasure-requested": on_erasure_requested})

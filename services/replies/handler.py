@@ -47,7 +47,7 @@ def on_reply_wait_over(deadline: Deadline, ctx: Context) -> None:
     announcements.escalate(ctx, deadline.subject_id, "no_email_reply", "no reply to the e-mail within the wait")
 
 
-SERVICE = Service(name="replies", handlers={
+SERVICE = Service(name="replies", emits=("consent-changed", "call-requested", "lead-escalated"), handlers={
     "email-replied": on_email_replied,
     "subject-erasure-requested": erasure.handler("contacts", "outreach_requests", "call_tasks", "deadlines")},
                   deadline_handlers={requests.REPLY_WAIT: on_reply_wait_over})

@@ -93,7 +93,7 @@ def prefetch(events: list, session: Session) -> None:
     session.prefetch(Consent, contacts)
 
 
-SERVICE = Service(name="segmenter", handlers={"lead-normalized": on_lead_normalized,
+SERVICE = Service(name="segmenter", emits=("email-requested", "sms-requested", "call-requested", "lead-escalated"), handlers={"lead-normalized": on_lead_normalized,
                                               "consent-changed": on_consent_changed,
                                               "subject-erasure-requested": erasure.handler(
                                                   "outreach_leads", "contacts", "outreach_requests", "call_tasks",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from functools import cache
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CAREFLOW_", extra="ignore")
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    # How every Kafka client careflow makes authenticates (shared.kafka.client.client_config).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    # The password itself, or a file holding it (a mounted secret); never logged.
+    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_password_file: str | None = None
+    # TLS: the CA that signed the brokers' certificates; a client certificate and key when the brokers ask.
+    kafka_ssl_ca_file: str | None = None
+    kafka_ssl_certificate_file: str | None = None
+    kafka_ssl_key_file: str | None = None
     database_url: str = Field("sqlite:///var/careflow.db", validation_alias="DATABASE_URL")
     # Prepended to every topic and consumer group: several environments (or tests) share a cluster.
     topic_prefix: str = ""

@@ -53,9 +53,9 @@ def _publisher():
     from shared.kafka import Publisher, ensure_all_topics, retention_ms
 
     config = settings()
-    ensure_all_topics(config.kafka_bootstrap_servers, config.partitions, config.topic_prefix,
+    ensure_all_topics(config, config.partitions, config.topic_prefix,
                       retention_ms(config.personal_data_retention_days))
-    return Publisher(config.kafka_bootstrap_servers, "careflow-import", config.topic_prefix)
+    return Publisher(config, "careflow-import", config.topic_prefix)
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
@@ -211,6 +211,14 @@ def _report(name: str, args) -> int:
     return 0
 
 
+def cmd_acl_plan(_args) -> int:
+    import services
+    from shared.kafka.acls import plan, render
+
+    print(render(plan((services.load(name) for name in services.REGISTRY), settings().topic_prefix)))
+    return 0
+
+
 def cmd_up(args) -> int:
     from shared.local.stack import up
 
@@ -280,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--demo", action="store_true", help="then play a demonstration through both processes")
     up.add_argument("--exit-after-demo", action="store_true", help="stop everything once the demonstration is done")
     up.set_defaults(func=cmd_up)
+
+    acl = commands.add_parser("acl", help="Kafka ACLs").add_subparsers(dest="acl_command", required=True)
+    acl.add_parser("plan", help="print the ACLs a cluster needs for careflow's services (kafka-acls.sh commands)"
+                   ).set_defaults(func=cmd_acl_plan)
 
     db = commands.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations").set_defaults(func=cmd_db_upgrade)

@@ -22,12 +22,12 @@ from shared.privacy import suppression
 from shared.privacy.subjects import privacy_key
 from shared.runner import replay
 from shared.runner.dead_letters import Record, dead_letter, safe_reason
-from shared.service import Context, Output, ReadOnlyStore, Rejected, Service, StoreAccess
+from shared.service import Context, Output, ReadOnlyStore, Rejected, Service, StoreAccess, UndeclaredEvent
 
 log = logging.getLogger("careflow.runner")
 
 # Errors that retrying cannot cure: bad input, not a passing fault.
-PERMANENT_ERRORS = (Rejected, ReadOnlyStore, ValidationError, ValueError)
+PERMANENT_ERRORS = (Rejected, ReadOnlyStore, UndeclaredEvent, ValidationError, ValueError)
 
 
 class BatchHandler:
@@ -61,7 +61,8 @@ class BatchHandler:
                     for output in self._handle(record, event, session, done, suppressed)]
 
     def context(self, cause_id: str, correlation_id: str, session: Session | None) -> Context:
-        return Context(self.service.name, cause_id, correlation_id, self.clock, session, self.policies, self.prefix)
+        return Context(self.service.name, cause_id, correlation_id, self.clock, session, self.policies, self.prefix,
+                       frozenset(self.service.emits))
 
     @contextlib.contextmanager
     def _unit_of_work(self) -> Iterator[Session | None]:

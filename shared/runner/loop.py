@@ -47,7 +47,7 @@ class ServiceRunner:
         self.prefix = settings.topic_prefix
         self.group = self.batch.group
         self.topics = sorted(self.prefix + event_type for event_type in service.handlers)
-        common = client_config(settings.kafka_bootstrap_servers)
+        common = client_config(settings)
         self.consumer = Consumer({
             **common, "group.id": self.group, "enable.auto.commit": False,
             "isolation.level": "read_committed", "auto.offset.reset": "earliest",
@@ -88,7 +88,7 @@ class ServiceRunner:
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port)
         # Every topic of the contract, so that whatever a handler emits has somewhere to go.
-        ensure_all_topics(self.settings.kafka_bootstrap_servers, self.settings.partitions, self.prefix,
+        ensure_all_topics(self.settings, self.settings.partitions, self.prefix,
                           retention_ms(self.settings.personal_data_retention_days))
         self.start()
         # What is loaded by now (libraries, schemas, rule data) lives as long as the process: frozen
