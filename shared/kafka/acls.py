@@ -25,13 +25,14 @@ class Acl:
                 "--resource-pattern-type", self.pattern.lower(), option, self.name]
 
 
-def principal(service_name: str, prefix: str = "") -> str:
-    """A service's principal: its SCRAM user is its consumer group's name."""
-    return f"User:{prefix}{service_name}"
+def principal(service_name: str) -> str:
+    """A service's principal: its user on the cluster is its name (the topic prefix names the
+    environment's topics, groups and transactional ids, not the user)."""
+    return f"User:{service_name}"
 
 
 def service_acls(service: Service, prefix: str = "") -> list[Acl]:
-    who, group = principal(service.name, prefix), prefix + service.name
+    who, group = principal(service.name), prefix + service.name
     acls = {Acl(who, "GROUP", "LITERAL", group, "READ"),
             # Transactional ids are `<group>-<instance>-<turn>` (shared.runner.loop).
             Acl(who, "TRANSACTIONAL_ID", "PREFIXED", f"{group}-", "WRITE")}

@@ -21,7 +21,7 @@ def test_the_normalizer_may_read_its_input_and_write_its_outputs_and_dead_letter
                     ("WRITE", "TOPIC", "LITERAL", "prod.lead-escalated"),
                     ("READ", "GROUP", "LITERAL", "prod.normalizer"),
                     ("WRITE", "TRANSACTIONAL_ID", "PREFIXED", "prod.normalizer-")}
-    assert {a.principal for a in service_acls(services.load("normalizer"), "prod.")} == {"User:prod.normalizer"}
+    assert {a.principal for a in service_acls(services.load("normalizer"), "prod.")} == {"User:normalizer"}
 
 
 def test_the_plan_covers_every_registered_service_as_kafka_acls_commands():

@@ -28,6 +28,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from shared.local.broker.security import BrokerSecurity
+
 log = logging.getLogger("careflow.broker")
 
 HERE = Path(__file__).resolve().parent
@@ -92,8 +94,10 @@ def _die_with_parent() -> None:
 class KafkaBroker:
     """A single-node KRaft broker (combined broker and controller) on 127.0.0.1."""
 
-    def __init__(self, workdir: Path | None = None, heap: str = "768m"):
+    def __init__(self, workdir: Path | None = None, heap: str = "768m", security: BrokerSecurity | None = None):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="careflow-kafka-"))
+        # None: one PLAINTEXT listener; otherwise SASL_SSL with ACLs (security.py).
+        self.security = security
         self._owns_workdir = workdir is None
         self.heap = heap
         self.port = free_port()
@@ -107,14 +111,16 @@ class KafkaBroker:
 
     def properties(self) -> str:
         data = self.workdir / "data"
+        listeners = self.security.properties(self.port, self.controller_port) if self.security else [
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"]
         return "\n".join([
             "process.roles=broker,controller",
             "node.id=1",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            *listeners,
             "controller.listener.names=CONTROLLER",
             f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={data}",
             # One node: every internal topic has one replica.
             "offsets.topic.replication.factor=1",
@@ -144,10 +150,13 @@ class KafkaBroker:
         started = time.monotonic()
         lib = broker_libraries()
         config = self.workdir / "server.properties"
+        if self.security:
+            self.security.generate_tls(self.workdir)
         config.write_text(self.properties())
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         formatted = subprocess.run(
-            self._java(lib, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), "--standalone"),
+            self._java(lib, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), "--standalone",
+                       *(self.security.format_args() if self.security else [])),
             capture_output=True, text=True)
         if formatted.returncode != 0:
             raise BrokerError(f"formatting the broker's storage failed:\n{formatted.stdout}{formatted.stderr}")
@@ -177,7 +186,9 @@ class KafkaBroker:
             if time.monotonic() > deadline:
                 raise BrokerError(f"the broker did not answer in time:\n{self._log_tail()}")
             time.sleep(0.1)
-        quiet = {"bootstrap.servers": self.bootstrap, "logger": log}  # retries while it loads are expected
+        # Retries while it loads are expected.
+        quiet = {**(self.security.client(self.bootstrap) if self.security else {"bootstrap.servers": self.bootstrap}),
+                 "logger": log}
         admin = AdminClient(quiet)
         while True:
             try:
