@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -61,6 +62,20 @@ def committed_lag(bootstrap: str, group: str, topic: str, partitions: int) -> in
         return lag
     finally:
         consumer.close()
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def run_cli(settings, *args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    """`careflow ARGS` as an operator runs it, against the settings' broker, store and topic prefix."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "DATABASE_URL": settings.database_url,
+           "CAREFLOW_TOPIC_PREFIX": settings.topic_prefix, "PATH": "/usr/bin:/bin", **kafka_security_env(settings),
+           **(extra_env or {})}
+    return subprocess.run([sys.executable, "-m", "shared.operators.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
 
 
 def kafka_security_env(settings) -> dict[str, str]:

@@ -5,11 +5,8 @@ consumer hears subject-erased. The topics' retention is bounded by the services 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import signal
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +16,7 @@ from shared.kafka import Publisher, dlq_topic, ensure_all_topics, retention_ms, 
 from shared.store import session_factory
 from shared.store.models import Base, CareCase, Contact, ProcessedEvent, ProfileDecision, Subscriber
 from shared.runner import replay
-from tests.support import ROOT, TopicReader, start_service, wait_for
+from tests.support import TopicReader, run_cli, start_service, wait_for, write_csv
 
 pytestmark = pytest.mark.e2e
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -28,6 +25,7 @@ SERVICES = ("normalizer", "segmenter", "calls", "lead-ledger", "care-cases", "su
             "profile-ledger", "privacy")
 KEY = "e2e-privacy-key"
 RETENTION_DAYS = "3"  # not the broker's default week, so that the services' setting shows
+PRIVACY_ENV = {"CAREFLOW_PRIVACY_KEY": KEY, "CAREFLOW_PERSONAL_DATA_RETENTION_DAYS": RETENTION_DAYS}
 MOBILE, EMAIL, NAME, TAX = "+84912345678", "ketoan@anphat.com.vn", "Công ty TNHH An Phát", "0100233488"
 LIST = [["Mã số thuế", "Tên doanh nghiệp", "Địa chỉ", "Điện thoại", "Email"],
         [TAX, NAME, "12 Tràng Tiền, Hoàn Kiếm, Hà Nội", "0912 345 678", EMAIL],
@@ -36,17 +34,8 @@ CONSENT = [["contact", "channel", "status", "evidence"], ["0912345678", "all", "
            [EMAIL, "email", "granted", "đăng ký nhận tin"], ["0903111222", "all", "granted", "hợp đồng"]]
 
 
-def _write(path, rows) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-
-
-def _careflow(settings, *args) -> subprocess.CompletedProcess:
-    env = {"KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "DATABASE_URL": settings.database_url,
-           "CAREFLOW_TOPIC_PREFIX": settings.topic_prefix, "CAREFLOW_PRIVACY_KEY": KEY,
-           "CAREFLOW_PERSONAL_DATA_RETENTION_DAYS": RETENTION_DAYS, "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "shared.operators.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+def _careflow(settings, *args):
+    return run_cli(settings, *args, extra_env=PRIVACY_ENV)
 
 
 @pytest.fixture
@@ -56,10 +45,8 @@ def system(settings_for, sqlite_url, tmp_path):
     settings = settings_for(sqlite_url, clock_file=str(clock_file))
     # Created without a retention: the services bound it when they start.
     ensure_all_topics(settings.kafka_bootstrap_servers, settings.partitions, settings.topic_prefix)
-    env = {"CAREFLOW_CLOCK_FILE": str(clock_file), "CAREFLOW_TICK_SECONDS": "0.2", "CAREFLOW_PRIVACY_KEY": KEY,
-           "CAREFLOW_PERSONAL_DATA_RETENTION_DAYS": RETENTION_DAYS}
-    subprocess.run([sys.executable, "-m", "shared.operators.cli", "db", "upgrade"], cwd=ROOT, check=True,
-                   env={"DATABASE_URL": settings.database_url, "PATH": "/usr/bin:/bin"})
+    env = {"CAREFLOW_CLOCK_FILE": str(clock_file), "CAREFLOW_TICK_SECONDS": "0.2", **PRIVACY_ENV}
+    assert run_cli(settings, "db", "upgrade").returncode == 0
     services = [start_service(name, settings, extra_env=env, log_path=tmp_path / f"{name}.log") for name in SERVICES]
     yield settings
     for process in services:
@@ -80,8 +67,8 @@ def _everything(sessions) -> str:
 def test_an_erased_person_is_gone_everywhere_stays_suppressed_and_downstream_hears_it(system, sqlite_url, tmp_path):
     settings = system
     sessions = session_factory(sqlite_url)
-    _write(tmp_path / "consent.csv", CONSENT)
-    _write(tmp_path / "list.csv", LIST)
+    write_csv(tmp_path / "consent.csv", CONSENT)
+    write_csv(tmp_path / "list.csv", LIST)
     assert _careflow(settings, "consent", "import", str(tmp_path / "consent.csv"), "--quiet").returncode == 0
     imported = _careflow(settings, "import", str(tmp_path / "list.csv"), "--quiet")
     assert imported.returncode == 0, imported.stderr
