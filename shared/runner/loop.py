@@ -40,7 +40,8 @@ class ServiceRunner:
         self.clock = clock
         self.sessions = sessions if sessions is not None else (
             session_factory(settings.database_url, for_writes=service.writes)
-            if service.writes or service.store is StoreAccess.READ else None)
+            # A service without a store still reads the suppression entries of erased people.
+            if service.writes or service.store is StoreAccess.READ or settings.privacy_key else None)
         self.batch = BatchHandler(service, settings, policies if policies is not None else Policies(settings), clock,
                                   self.sessions)
         self.stopping = False

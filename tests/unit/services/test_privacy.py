@@ -200,3 +200,17 @@ def test_without_the_privacy_key_erasure_refuses_to_run():
     with pytest.raises(PrivacyKeyMissing):
         keyed_hash(None, MOBILE)
     assert Subject().needles() == []
+
+
+def test_the_normalizer_does_not_pass_on_an_upstream_lead_of_an_erased_person():
+    from shared.privacy import suppression
+    from shared.privacy.subjects import Subject
+
+    normalizer = InProcess(load("normalizer"), privacy_key=KEY)
+    with normalizer.session() as session:
+        suppression.suppress(session, KEY, Subject(lead_ids={LEAD}, tax_codes={TAX}), "r", MORNING)
+        session.commit()
+    fields = dict(source="crm", row_number=1, company_name=NAME, phones="0912 345 678", emails=EMAIL)
+    assert normalizer.handle("lead-imported", lead_id=LEAD, tax_code="0100 233 488", **fields).outputs == []
+    other = normalizer.handle("lead-imported", lead_id="mst:0101248141", tax_code="0101248141", **fields)
+    assert other.types() == ["lead-normalized"]
