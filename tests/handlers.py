@@ -62,10 +62,12 @@ class Emitted:
 
 class InProcess:
     def __init__(self, service: Service, *, policies: Policies | None = None, now: dt.datetime = MORNING,
-                 database_url: str = "sqlite://", **settings):
+                 database_url: str = "sqlite://", store: InProcess | None = None, **settings):
+        """`store`: another service's InProcess whose database this one shares, as deployed services
+        share theirs (the calls service reads the contacts and consent the segmenter keeps)."""
         self.now = now
         self.settings = Settings(DATABASE_URL=database_url, max_tries=1, retry_backoff_seconds=0, **settings)
-        self.sessions = session_factory(database_url, for_writes=True)
+        self.sessions = store.sessions if store is not None else session_factory(database_url, for_writes=True)
         Base.metadata.create_all(self.sessions.kw["bind"])
         self.batch = BatchHandler(service, self.settings, policies or Policies(self.settings), lambda: self.now,
                                   self.sessions)
