@@ -4,9 +4,13 @@ the test moves, and no broker. What a service emits comes back decoded, in order
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from dataclasses import dataclass, field
+from functools import cache
 
 from pydantic import BaseModel
+from sqlalchemy import create_engine
+from sqlalchemy.pool import StaticPool
 
 from shared.config import Policies, Settings
 from shared.contract import build_event, contract, decode, encode, envelope
@@ -21,6 +25,15 @@ MORNING = dt.datetime(2026, 3, 10, 3, 0, tzinfo=dt.timezone.utc)
 # SQL compiled once for every InProcess store: each has an engine of its own, whose own cache would
 # compile every statement again (most of a handler test's time).
 _COMPILED: dict = {}
+
+
+@cache
+def _schema() -> sqlite3.Connection:
+    """An in-memory database with the store's tables, created once: each new store is a copy of it
+    (creating the tables again costs more than the handlers' work in a test)."""
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    Base.metadata.create_all(engine)
+    return engine.raw_connection().driver_connection
 
 
 @dataclass
@@ -76,7 +89,12 @@ class InProcess:
             self.sessions = session_factory(database_url, for_writes=True)
             engine = self.sessions.kw["bind"].execution_options(compiled_cache=_COMPILED)
             self.sessions.configure(bind=engine)
-            Base.metadata.create_all(engine)
+            if database_url == "sqlite://":
+                connection = engine.raw_connection()
+                _schema().backup(connection.driver_connection)
+                connection.close()
+            else:
+                Base.metadata.create_all(engine)
         self.batch = BatchHandler(service, self.settings, policies or Policies(self.settings), lambda: self.now,
                                   self.sessions)
         self._offset = 0
