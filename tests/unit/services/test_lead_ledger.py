@@ -71,3 +71,14 @@ def test_profile_call_backs_are_not_leads():
                   direction="outbound", disposition="right_person")
     with ledger.session() as session:
         assert session.query(Lead).count() == 0
+
+
+def test_a_lead_imported_again_stays_one_lead_where_it_stood():
+    ledger = InProcess(load("lead-ledger"))
+    imported(ledger)
+    normalized(ledger)
+    ledger.handle("customer-supported", lead_id=LEAD, via="call")
+    imported(ledger)
+    normalized(ledger)
+    with ledger.session() as session:
+        assert [(lead.lead_id, lead.stage) for lead in session.query(Lead)] == [(LEAD, "supported")]
