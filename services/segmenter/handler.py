@@ -63,7 +63,9 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
         if not known or ctx.session.get(Contact, (event.lead_id, value)) is None:
             added.append(Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
                                  position=position, dead=False, given_by_customer=False))
-            ctx.session.add(added[-1])
+            # An erased person is planned for (the rules block them, saying why) but never stored again.
+            if not requests.consent_of(ctx, value).erased:
+                ctx.session.add(added[-1])
     return None if known else [requests.dial_number(c) for c in added if c.kind == "phone"]
 
 

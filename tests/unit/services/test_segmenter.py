@@ -143,6 +143,9 @@ def test_an_erased_person_leaves_only_a_suppression_entry_and_is_never_contacted
         assert session.scalars(select(Contact).where(Contact.value == MOBILE)).all() == []
         assert [e.evidence for e in session.scalars(select(ConsentEvidence))] == [None, None, None]
         assert session.get(Consent, MOBILE).erased
+    # A later list naming the number again: nobody is contacted and the number is not stored again.
     emitted = segmenter.handle("lead-normalized", **normalized(lead_id="mst:0314409058", phones=[(MOBILE, "mobile")]))
     assert emitted.types() == ["lead-escalated"]
     assert "erased" in emitted.of("lead-escalated")[0].detail
+    with segmenter.session() as session:
+        assert session.scalars(select(Contact).where(Contact.value == MOBILE)).all() == []
