@@ -14,7 +14,7 @@ from sqlalchemy import select
 from shared.clock import set_file_clock
 from shared.kafka import Publisher, dlq_topic, ensure_all_topics, retention_ms, topic_retention
 from shared.store import session_factory
-from shared.store.models import Base, CareCase, Contact, ProcessedEvent, ProfileDecision, Subscriber
+from shared.store.models import Base, CareCase, CareCustomer, Contact, ProcessedEvent, ProfileDecision, Subscriber
 from shared.runner import replay
 from tests.support import TopicReader, run_cli, start_service, wait_for, write_csv
 
@@ -87,6 +87,8 @@ def test_an_erased_person_is_gone_everywhere_stays_suppressed_and_downstream_hea
                       script="xin chào", channel="1090")
     publisher.flush()
     wait_for(lambda: count(Subscriber) == 1 and count(ProfileDecision) == 1, timeout=60, message="the call centre")
+    # The answered call made them a supported customer (calls → customer-supported → care-cases).
+    wait_for(lambda: count(CareCustomer) == 1, timeout=60, message="the supported customer")
     publisher.publish("care-requested", request_id="r1", customer_id=f"mst:{TAX}", kind="complaint",
                       channel="hotline_1900", text=f"{NAME} cần hỗ trợ")
     publisher.flush()
