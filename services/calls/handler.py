@@ -8,7 +8,8 @@ import dataclasses
 
 from shared.domain.calls import Disposition, Escalate, Supported, next_step
 from shared.domain.contact_rules import Blocked
-from shared.outreach import announcements, requests
+from shared.domain.lifecycle import Happening
+from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Service
 from shared.store.models import CallTask, Contact
 
@@ -30,6 +31,9 @@ def on_call_ended(event, ctx: Context) -> None:
     numbers = requests.dial_numbers(ctx, event.subject_id)
     while True:
         step = next_step(numbers, event.number, attempt, disposition, ctx.now(), event.callback_at, ctx.policies.calls)
+        if not isinstance(step, Supported) and not lifecycle.allowed(
+                lifecycle.move(ctx, event.subject_id, Happening.OUTREACH_STARTED)):
+            return  # the lead moved on (supported on the hotline, escalated): no more calls from careflow
         if isinstance(step, Supported):
             announcements.supported(ctx, event.subject_id, "call")
             return

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from shared.domain.leads import RawLead, normalize_lead
 from shared.enrichment import look_up
-from shared.outreach.announcements import announce_escalation
-from shared.service import Context, Service, StoreAccess
+from shared.domain.lifecycle import Happening
+from shared.outreach import lifecycle
+from shared.outreach.announcements import escalate
+from shared.service import Context, Service
 
 
 def on_lead_imported(event, ctx: Context) -> None:
@@ -15,17 +17,18 @@ def on_lead_imported(event, ctx: Context) -> None:
     lead = normalize_lead(raw)
     record = look_up(ctx.policies.enrichment, lead.tax_code) if lead.tax_code_valid else None
     if record is not None and not record.active:
-        announce_escalation(ctx, event.lead_id, lead.province_code, "inactive",
-                            f"{record.source} lists the enterprise as inactive")
+        escalate(ctx, event.lead_id, "inactive", f"{record.source} lists the enterprise as inactive",
+                 lead.province_code)
         return
     if record is not None:
         lead = normalize_lead(RawLead(
             lead.tax_code, lead.company_name or record.company_name, raw.address or record.address,
             ";".join(filter(None, [raw.phones, record.phones])), ";".join(filter(None, [raw.emails, record.emails]))))
     elif not (lead.phones or lead.emails):
-        announce_escalation(ctx, event.lead_id, lead.province_code, "not_found",
-                            "no contact in the list and no enrichment source knows it")
+        escalate(ctx, event.lead_id, "not_found", "no contact in the list and no enrichment source knows it",
+                 lead.province_code)
         return
+    lifecycle.move(ctx, event.lead_id, Happening.NORMALIZED)
     ctx.emit("lead-normalized", lead_id=event.lead_id, tax_code=lead.tax_code, tax_code_valid=lead.tax_code_valid,
              company_name=lead.company_name, province_code=lead.province_code,
              phones=[{"e164": p.e164, "type": p.type.value} for p in lead.phones], emails=list(lead.emails),
@@ -34,4 +37,4 @@ def on_lead_imported(event, ctx: Context) -> None:
              outreach_list=lead.outreach_list.value, enrichment_source=record.source if record else None)
 
 
-SERVICE = Service(name="normalizer", handlers={"lead-imported": on_lead_imported}, store=StoreAccess.NONE)
+SERVICE = Service(name="normalizer", handlers={"lead-imported": on_lead_imported})

@@ -9,20 +9,23 @@ from shared.domain.calls import DialNumber, first_call
 from shared.domain.contact_rules import Blocked, is_stop_request
 from shared.domain.emails import normalize_email
 from shared.domain.phones import PhoneType, find_phones
-from shared.outreach import announcements, requests
+from shared.domain.lifecycle import Happening
+from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Service
 from shared.store import deadlines
 from shared.store.models import Contact, Deadline
 
 
 def on_email_replied(event, ctx: Context) -> None:
-    deadlines.cancel(ctx.session, f"reply-wait:{event.lead_id}", ctx.now())
+    deadlines.cancel(ctx.session, requests.reply_wait_id(event.lead_id), ctx.now())
     if is_stop_request(event.text):
         address = normalize_email(event.from_address) or event.from_address
         ctx.emit("consent-changed", contact=address, contact_kind="email", channel="email", status="withdrawn",
                  source="email-reply", evidence=f"reply to lead {event.lead_id}", changed_at=event.replied_at)
         announcements.escalate(ctx, event.lead_id, "refused", "the customer asked by e-mail to stop marketing")
         return
+    if not lifecycle.allowed(lifecycle.move(ctx, event.lead_id, Happening.OUTREACH_STARTED)):
+        return  # the lead moved on (supported on the hotline, escalated): its owner takes the reply from here
     phones = [p for p in find_phones(event.text) if p.type in (PhoneType.MOBILE, PhoneType.LANDLINE, PhoneType.VOIP)]
     if not phones:
         announcements.escalate(ctx, event.lead_id, "unreachable", "the customer replied without a phone number")

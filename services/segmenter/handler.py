@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from shared.domain.calls import DialNumber, dial_order
 from shared.domain.contact_rules import Blocked
-from shared.outreach import announcements, requests
+from shared.domain.lifecycle import Happening, Moved
+from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Service
 from shared.store import deadlines
 from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
@@ -19,9 +20,12 @@ def on_lead_normalized(event, ctx: Context) -> None:
     phones = _remember(event, ctx)
     if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
+    lifecycle.move(ctx, event.lead_id, Happening.NORMALIZED)
     if event.outreach_list == "insufficient":
         announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
         return
+    if not isinstance(lifecycle.move(ctx, event.lead_id, Happening.OUTREACH_STARTED), Moved):
+        return  # the lead moved on before its plan (escalated, supported on the hotline)
     blocked: list[str] = []
     emailed = False
     for address in event.emails:
@@ -41,7 +45,7 @@ def on_lead_normalized(event, ctx: Context) -> None:
     if emailed:
         # E-mail only: the customer may reply or call the hotline; past the wait, the post office takes over.
         due = ctx.now() + ctx.policies.reply_wait
-        deadlines.schedule(ctx.session, f"reply-wait:{event.lead_id}", requests.REPLY_WAIT, event.lead_id, due,
+        deadlines.schedule(ctx.session, requests.reply_wait_id(event.lead_id), requests.REPLY_WAIT, event.lead_id, due,
                            {"correlation_id": event.envelope.correlation_id})
         return
     announcements.escalate(ctx, event.lead_id, "unreachable",

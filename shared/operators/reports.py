@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.domain.provinces import province_name
-from shared.store.models import CareCase, Escalation, Lead, OutreachRequest, ProfileDecision, Subscriber
+from shared.store.models import (CareCase, Escalation, Lead, LifecycleRefusal, OutreachRequest, ProfileDecision,
+                                 Subscriber)
 
 NO_PROVINCE = "??"
 
@@ -57,8 +58,12 @@ def funnel(session: Session) -> dict:
         for key in (_province(province), "all"):
             by_province[key]["escalated"] += count
     overall = by_province.pop("all", Counter())
+    refused = session.execute(select(LifecycleRefusal.happening, LifecycleRefusal.stage, func.count())
+                              .group_by(LifecycleRefusal.happening, LifecycleRefusal.stage)).all()
     return {"overall": dict(overall), "escalated_by_owner": dict(sorted(owners.items())),
-            "by_province": {p: dict(c) for p, c in sorted(by_province.items())}}
+            "by_province": {p: dict(c) for p, c in sorted(by_province.items())},
+            # Moves the lifecycle refused (escalating a supported lead, ...): not applied, listed for operators.
+            "refused_moves": {f"{happening} in {stage}": count for happening, stage, count in sorted(refused)}}
 
 
 def profiles(session: Session) -> dict:

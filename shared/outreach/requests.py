@@ -18,6 +18,11 @@ DAY = dt.timedelta(hours=24)
 REPLY_WAIT = "reply_wait"
 
 
+def reply_wait_id(lead_id: str) -> str:
+    """The deadline of an e-mail-only lead's wait for a reply."""
+    return f"reply-wait:{lead_id}"
+
+
 def consent_of(ctx: Context, contact: str) -> rules.ConsentState:
     row = ctx.session.get(Consent, contact)
     if row is None:

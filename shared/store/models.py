@@ -218,3 +218,28 @@ class ProfileDecision(Base):
     priority: Mapped[bool] = mapped_column(Boolean)
     skip_reasons: Mapped[list] = mapped_column(JSON, default=list)
     decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LeadStateRow(Base):
+    """Where a lead is in its life (the domain's LeadState): what every outreach service asks
+    before it acts on the lead, and writes when it moves the lead on."""
+
+    __tablename__ = "lead_states"
+    lead_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    owner: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LifecycleRefusal(Base):
+    """A move the lead's lifecycle refused (escalating a supported lead, re-escalating on a
+    re-import, overwriting a hand-back): not applied, kept for operators (`careflow funnel`)."""
+
+    __tablename__ = "lifecycle_refusals"
+    refusal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(300), index=True)
+    service: Mapped[str] = mapped_column(String(40))
+    happening: Mapped[str] = mapped_column(String(30))
+    stage: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    refused_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
