@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.domain.provinces import province_name
 from shared.store.models import (CareCase, Escalation, Lead, LifecycleRefusal, OutreachRequest, ProfileDecision,
-                                 Subscriber)
+                                 Subscriber, UnmatchedCall)
 
 NO_PROVINCE = "??"
 
@@ -63,7 +63,10 @@ def funnel(session: Session) -> dict:
     return {"overall": dict(overall), "escalated_by_owner": dict(sorted(owners.items())),
             "by_province": {p: dict(c) for p, c in sorted(by_province.items())},
             # Moves the lifecycle refused (escalating a supported lead, ...): not applied, listed for operators.
-            "refused_moves": {f"{happening} in {stage}": count for happening, stage, count in sorted(refused)}}
+            "refused_moves": {f"{happening} in {stage}": count for happening, stage, count in sorted(refused)},
+            # Inbound hotline calls tied to no lead, or to several: for operators to resolve.
+            "unmatched_calls": dict(session.execute(select(UnmatchedCall.reason, func.count())
+                                                    .group_by(UnmatchedCall.reason)).all())}
 
 
 def profiles(session: Session) -> dict:

@@ -102,6 +102,8 @@ class Contact(Base):
     dead: Mapped[bool] = mapped_column(Boolean, default=False)
     # Left by the customer (in an e-mail reply): calling it answers their request, not marketing.
     given_by_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An inbound call is matched to its lead by the caller's number.
+    __table_args__ = (Index("ix_contacts_value", "value"),)
 
 
 class OutreachRequest(Base):
@@ -243,3 +245,17 @@ class LifecycleRefusal(Base):
     stage: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     refused_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class UnmatchedCall(Base):
+    """An inbound hotline call careflow could not tie to one lead, for operators to resolve
+    (`careflow funnel`): no lead has its number or tax code, or several do."""
+
+    __tablename__ = "unmatched_calls"
+    call_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    tax_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    candidates: Mapped[list] = mapped_column(JSON, default=list)
+    disposition: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
