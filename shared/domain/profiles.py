@@ -314,26 +314,46 @@ def _answer(value: str | tuple[str, ...] | None, refusal_default: str | tuple[st
     return None if refusal_default is None else FieldValue(refusal_default, Provenance.REFUSAL_DEFAULT)
 
 
-def apply_collection(collection: ProfileCollection, catalogue: ProfileCatalogue) -> ProfileUpdate | CallBackNeeded:
+def apply_collection(collection: ProfileCollection, catalogue: ProfileCatalogue,
+                     current: Subscriber | None = None) -> ProfileUpdate | CallBackNeeded:
+    """The update a collection result makes to the profile `current` (None: unknown, all empty)."""
+    has = {ProfileField.GENDER: bool(current and current.gender),
+           ProfileField.OCCUPATION: bool(current and current.occupation),
+           ProfileField.HOBBIES: bool(current and current.hobbies)}
     gender = _known(collection.gender, GENDERS, ProfileField.GENDER)
     occupation = _known(collection.occupation, catalogue.occupations, ProfileField.OCCUPATION)
     hobbies = _known_hobbies(collection.hobbies, catalogue)
     if collection.outcome == CollectionOutcome.DROPPED:
         # The seed: the agent calls the customer back to complete the profile. Nothing is stored from
         # the interrupted call; missing_fields names what it had not yet captured.
-        not_captured = {ProfileField.GENDER: not gender, ProfileField.OCCUPATION: not occupation,
-                        ProfileField.HOBBIES: not hobbies}
+        not_captured = {ProfileField.GENDER: not (gender or has[ProfileField.GENDER]),
+                        ProfileField.OCCUPATION: not (occupation or has[ProfileField.OCCUPATION]),
+                        ProfileField.HOBBIES: not (hobbies or has[ProfileField.HOBBIES])}
         return CallBackNeeded(reason="call dropped during profile collection", missing_fields=_holding(not_captured))
     refused = collection.outcome == CollectionOutcome.REFUSED
     if not refused and not (gender or occupation or hobbies):
         raise ValueError("outcome: provided, but the collection carries no value")
-    # A refusal still records an occupation and a hobby group (the seed's defaults) for whatever
-    # the customer did not give; an answer given before refusing stays a declared value.
+    # A refusal still records an occupation and a hobby group (the seed's defaults), but only in
+    # a field that is empty: an answer given before refusing, or on an earlier call, stays.
     return ProfileUpdate(
         gender=FieldValue(gender, collection.gender_source) if gender else None,
-        occupation=_answer(occupation, REFUSAL_OCCUPATION if refused else None),
-        hobbies=_answer(hobbies, (REFUSAL_HOBBY_GROUP,) if refused else None),
+        occupation=_answer(occupation, REFUSAL_OCCUPATION if refused and not has[ProfileField.OCCUPATION] else None),
+        hobbies=_answer(hobbies, (REFUSAL_HOBBY_GROUP,) if refused and not has[ProfileField.HOBBIES] else None),
         change_reason=CHANGE_REASON)
+
+
+def replaces(current_value: object, new_provenance: str | None) -> bool:
+    """Whether an update's value replaces the profile's: a refusal default never replaces a value
+    the profile has (whatever its provenance), so that no answer is lost to a default."""
+    if new_provenance is None:
+        return False  # the update leaves the field out
+    return not (new_provenance == Provenance.REFUSAL_DEFAULT and current_value)
+
+
+def provenance_of(text: str | None) -> Provenance | None:
+    """A provenance as a CRM file writes it; None (unknown) when blank or not one careflow knows."""
+    folded = (text or "").strip().lower().replace(" ", "_").replace("-", "_")
+    return next((p for p in Provenance if folded == p.value), None)
 
 
 # --- `careflow eligibility`: one JSON record (call and subscriber together) explained offline ---

@@ -148,12 +148,21 @@ SUBSCRIBER_COLUMNS: dict[str, tuple[str, ...]] = {
     "msisdn": ("số thuê bao", "thuê bao", "phone"), "owner_type": ("loại chủ",), "subscription_type": ("loại thuê bao",),
     "tier": ("hạng",), "subscribed_since": ("ngày hòa mạng", "activation date"), "kndl_member": ("kndl",),
     "gender": ("giới tính",), "occupation": ("nghề nghiệp",), "hobbies": ("sở thích",),
+    # Where the CRM's values came from (declared, agent_assessed, refusal_default); one column for all
+    # three fields, or one per field. Absent, blank or unknown: null, so an old default never looks like an answer.
+    "provenance": ("nguồn", "nguồn thông tin"),
+    "gender_provenance": ("nguồn giới tính",), "occupation_provenance": ("nguồn nghề nghiệp",),
+    "hobbies_provenance": ("nguồn sở thích",),
 }
-PROVENANCE_DEFAULT = "declared"
 
 
 def subscriber_fields(number: int, row: dict[str, str | None]) -> dict:
     from shared.domain.phones import PhoneType, normalize_phone
+    from shared.domain.profiles import provenance_of
+
+    def provenance(name: str, value) -> str | None:
+        found = provenance_of(row.get(f"{name}_provenance") or row.get("provenance"))
+        return found.value if value and found else None
 
     phone = normalize_phone(row.get("msisdn") or "")
     if phone is None or phone.type is not PhoneType.MOBILE:
@@ -167,8 +176,7 @@ def subscriber_fields(number: int, row: dict[str, str | None]) -> dict:
         "tier": parse_choice(row.get("tier") or "standard", "tier", ("standard", "premium")),
         "subscribed_since": parse_date(row.get("subscribed_since"), "subscribed_since"),
         "kndl_member": parse_bool(row.get("kndl_member"), "kndl_member"),
-        "gender": row.get("gender"), "gender_provenance": PROVENANCE_DEFAULT if row.get("gender") else None,
-        "occupation": row.get("occupation"),
-        "occupation_provenance": PROVENANCE_DEFAULT if row.get("occupation") else None,
-        "hobbies": hobbies, "hobbies_provenance": PROVENANCE_DEFAULT if hobbies else None,
+        "gender": row.get("gender"), "gender_provenance": provenance("gender", row.get("gender")),
+        "occupation": row.get("occupation"), "occupation_provenance": provenance("occupation", row.get("occupation")),
+        "hobbies": hobbies, "hobbies_provenance": provenance("hobbies", hobbies),
     }

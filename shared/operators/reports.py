@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.domain.provinces import province_name
 from shared.store.models import (CareCase, Escalation, Lead, LifecycleRefusal, OutreachRequest, ProfileDecision,
-                                 Subscriber, UnmatchedCall)
+                                 ProfileCallback, Subscriber, UnmatchedCall)
 
 NO_PROVINCE = "??"
 
@@ -87,8 +87,18 @@ def profiles(session: Session) -> dict:
         per_channel[channel]["prompted" if prompted else "skipped"] += 1
         for reason in reasons or ():
             per_channel[channel][f"skip:{reason}"] += 1
+    callbacks = Counter()
+    for closed, disposition, missing in session.execute(select(
+            ProfileCallback.closed_at, ProfileCallback.disposition, ProfileCallback.missing_fields)):
+        if closed is None:
+            callbacks["open"] += 1
+            for name in missing or ():
+                callbacks[f"open, {name} missing"] += 1
+        else:
+            callbacks[f"done: {disposition}"] += 1
     return {"subscribers": total, "complete_profiles": complete, "completion": completion,
-            "provenance": provenance, "calls": {c: dict(v) for c, v in sorted(per_channel.items())}}
+            "provenance": provenance, "calls": {c: dict(v) for c, v in sorted(per_channel.items())},
+            "call_backs": dict(sorted(callbacks.items()))}
 
 
 def cases(session: Session, now: dt.datetime) -> dict:

@@ -97,13 +97,16 @@ def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
     return decision
 
 
-def request_profile_callback(ctx: Context, msisdn: str, reason: str) -> rules.Send | rules.Blocked:
-    """The call-back a dropped profile collection owes the customer: a service call they were in
-    the middle of, not marketing; it still never reaches a person who asked to be erased."""
-    decision = _permitted(ctx, rules.Channel.CALL, msisdn, False, ctx.now())
+def request_profile_callback(ctx: Context, msisdn: str, to: str, reason: str, missing_fields: list[str],
+                             call_id: str | None) -> rules.Send | rules.Blocked:
+    """The call-back a dropped profile collection owes the customer, to the number they called
+    from: a service call they were in the middle of, not marketing; it still never reaches a
+    person who asked to be erased."""
+    decision = _permitted(ctx, rules.Channel.CALL, to, False, ctx.now())
     if isinstance(decision, rules.Send):
-        ctx.emit("call-requested", subject_type="subscriber", subject_id=msisdn, to=msisdn,
-                 purpose="profile_callback", attempt=1, reason=reason)
+        ctx.emit("call-requested", subject_type="subscriber", subject_id=msisdn, to=to,
+                 purpose="profile_callback", attempt=1, reason=reason, missing_fields=missing_fields,
+                 callback_for=call_id)
     return decision
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, LargeBinar
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from shared.domain import profiles
+
 
 class UtcDateTime(TypeDecorator):
     """Timestamps stored as UTC and read back timezone-aware, on SQLite as on PostgreSQL."""
@@ -208,6 +210,14 @@ class Subscriber(Base):
     hobbies_provenance: Mapped[str | None] = mapped_column(String(20), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
+    def profile(self) -> profiles.Subscriber:
+        """The domain's subscriber, as the profile rules read it."""
+        return profiles.Subscriber(
+            msisdn=self.msisdn, owner_type=profiles.OwnerType(self.owner_type),
+            subscription_type=profiles.SubscriptionType(self.subscription_type), tier=profiles.Tier(self.tier),
+            subscribed_since=self.subscribed_since, kndl_member=self.kndl_member, gender=self.gender,
+            occupation=self.occupation, hobbies=tuple(self.hobbies or ()))
+
 
 class ProfileDecision(Base):
     """What careflow told the agent on an answered call: prompt or skip, and why."""
@@ -259,3 +269,17 @@ class UnmatchedCall(Base):
     candidates: Mapped[list] = mapped_column(JSON, default=list)
     disposition: Mapped[str] = mapped_column(String(20))
     received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ProfileCallback(Base):
+    """A call-back a dropped profile collection owes the customer, open until a call-ended for it."""
+
+    __tablename__ = "profile_callbacks"
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    msisdn: Mapped[str] = mapped_column(String(20), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+    callback_for: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    missing_fields: Mapped[list] = mapped_column(JSON, default=list)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    disposition: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -412,3 +412,44 @@ def test_explain_call_names_a_missing_field(field):
 def test_explain_call_wants_a_json_object():
     with pytest.raises(ValueError, match="record: expected a JSON object"):
         explain_call([RECORD])
+
+
+# --- B4: a refusal fills only empty fields; provenance from CRM files ---------------------------
+
+def test_a_refusal_keeps_what_the_customer_declared_on_an_earlier_call(catalogue):
+    current = dataclasses.replace(SUBSCRIBER, occupation=TEACHER)
+    update = apply_collection(ProfileCollection(CollectionOutcome.REFUSED, Channel.CALL_CENTRE), catalogue, current)
+    assert update.occupation is None  # left out: the declared teacher stays
+    assert update.hobbies == FieldValue((TRAVEL,), Provenance.REFUSAL_DEFAULT)
+
+
+def test_a_refusal_on_a_complete_profile_changes_nothing(catalogue):
+    current = dataclasses.replace(SUBSCRIBER, occupation=TEACHER, hobbies=(SPORT,))
+    update = apply_collection(ProfileCollection(CollectionOutcome.REFUSED, Channel.STORE), catalogue, current)
+    assert (update.occupation, update.hobbies) == (None, None)
+
+
+def test_a_dropped_call_owes_only_the_fields_still_missing(catalogue):
+    current = dataclasses.replace(SUBSCRIBER, gender="male")
+    result = apply_collection(ProfileCollection(CollectionOutcome.DROPPED, Channel.CALL_CENTRE, occupation=TEACHER),
+                              catalogue, current)
+    assert result.missing_fields == (ProfileField.HOBBIES,)
+
+
+@pytest.mark.parametrize("current, provenance, replaced", [
+    (None, "refusal_default", True), ("", "refusal_default", True), (TEACHER, "refusal_default", False),
+    (OFFICE, "refusal_default", False), (TEACHER, "declared", True), (TEACHER, None, False), ([], "refusal_default", True),
+    ([SPORT], "refusal_default", False),
+])
+def test_a_refusal_default_never_replaces_a_value(current, provenance, replaced):
+    from shared.domain.profiles import replaces
+    assert replaces(current, provenance) is replaced
+
+
+@pytest.mark.parametrize("written, provenance", [
+    ("declared", Provenance.DECLARED), (" Agent assessed ", Provenance.AGENT_ASSESSED),
+    ("refusal-default", Provenance.REFUSAL_DEFAULT), ("", None), (None, None), ("crm", None),
+])
+def test_provenance_as_crm_files_write_it_unknown_otherwise(written, provenance):
+    from shared.domain.profiles import provenance_of
+    assert provenance_of(written) == provenance
