@@ -367,11 +367,16 @@ def _read(record: dict, name: str, kinds: tuple[type, ...], expected: str):
     return value
 
 
-def _read_enum(record: dict, name: str, enum: type[StrEnum]):
+def _read_enum(record: dict, name: str, enum: type[StrEnum], notes: list[str] | None = None, unknown=None):
+    """A value of `enum`; one careflow does not know is read as `unknown` (with a note) where the
+    rules need not know it, and is an error where they do."""
     text = _read(record, name, (str,), "a string")
     try:
         return enum(text)
     except ValueError:
+        if unknown is not None and notes is not None:
+            notes.append(f"{name} {text!r} is not one careflow knows: read as {unknown.value}")
+            return unknown
         raise ValueError(f"{name}: expected one of {', '.join(enum)}, got {text!r}") from None
 
 
@@ -411,11 +416,12 @@ def explain_call(record: dict) -> dict:
     if not call_id.strip():
         raise ValueError("call_id: empty")
     string_or_null = (str, type(None))
+    notes: list[str] = []
     subscriber = Subscriber(
         msisdn="",  # the number plays no part in the decision and is not part of the record
         owner_type=_read_enum(record, "owner_type", OwnerType),
         subscription_type=_read_enum(record, "subscription_type", SubscriptionType),
-        tier=_read_enum(record, "tier", Tier),
+        tier=_read_enum(record, "tier", Tier, notes, unknown=Tier.STANDARD),  # only premium matters
         subscribed_since=_read_date(record, "subscribed_since"),
         kndl_member=_read(record, "kndl_member", (bool,), "true or false"),
         gender=_read(record, "gender", string_or_null, "a string or null"),
@@ -423,10 +429,11 @@ def explain_call(record: dict) -> dict:
         hobbies=_read_hobbies(record))
     call = AnsweredCall(
         call_id=call_id, msisdn=subscriber.msisdn, answered_at=_read_timestamp(record, "answered_at"),
-        call_reason=_read_enum(record, "call_reason", CallReason),
+        # The platform's catalogue grows: a reason careflow does not know is no skip reason.
+        call_reason=_read_enum(record, "call_reason", CallReason, notes, unknown=CallReason.OTHER),
         caller_is_user=_read(record, "caller_is_user", (bool,), "true or false"),
         customer_mood=_read_enum(record, "customer_mood", CustomerMood))
     decision = decide(call, subscriber)
     return {"call_id": call_id, "target": decision.target, "priority": decision.priority,
             "missing_fields": [field.value for field in decision.missing_fields],
-            "skip_reasons": [reason.value for reason in decision.skip_reasons]}
+            "skip_reasons": [reason.value for reason in decision.skip_reasons], "notes": notes}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
-from shared.domain.leads import lead_id
+from shared.domain.leads import RawLead, lead_id, normalize_lead, normalize_report
 from shared.domain.provinces import province_from_address
 from shared.domain.tax_codes import normalize_tax_code
 from shared.kafka import Publisher
@@ -86,6 +89,34 @@ def import_leads(path: Path, publisher: Publisher, overrides: Mapping[str, str] 
                  progress: bool = True) -> ImportSummary:
     return run_import(path, "lead-imported", LEAD_COLUMNS, LEAD_REQUIRED,
                       lead_fields(path.name), publisher, overrides, progress)
+
+
+def normalize_file(path: Path, out: TextIO, overrides: Mapping[str, str] | None = None) -> Counter:
+    """`careflow normalize`: one JSON line per data row — the normalization report, or the reason
+    `careflow import` would reject the row — and the counts per kind of mess."""
+    counts: Counter = Counter()
+    to_fields = lead_fields(path.name)
+    for number, row in read_rows(path, LEAD_COLUMNS, LEAD_REQUIRED, overrides, progress=False):
+        counts["rows read"] += 1
+        try:
+            to_fields(number, row)
+        except RowRejected as exc:
+            out.write(json.dumps({"row": number, "error": f"{exc.field_name}: {exc.reason}", "raw": exc.raw},
+                                 ensure_ascii=False) + "\n")
+            counts[f"rejected: {exc.reason}"] += 1
+            continue
+        lead = normalize_lead(RawLead(row.get("tax_code"), row.get("company_name"), row.get("address"),
+                                      row.get("phones"), row.get("emails")))
+        out.write(json.dumps(normalize_report(number, lead), ensure_ascii=False) + "\n")
+        counts["normalized"] += 1
+        counts["tax code: " + ("valid" if lead.tax_code_valid else "invalid" if lead.tax_code else "none")] += 1
+        if row.get("tax_code") and lead.tax_code_valid and row["tax_code"].strip() != lead.tax_code:
+            counts["tax code: valid once cleaned (label, separators, apostrophe, lost zero)"] += 1
+        counts["province: " + ("found" if lead.province_code else "unknown")] += 1
+        counts["rows with an invalid phone"] += bool(lead.invalid_phones)
+        counts["rows with an invalid e-mail"] += bool(lead.invalid_emails)
+        counts[f"list: {lead.outreach_list.value}"] += 1
+    return counts
 
 
 def parse_date(text: str | None, field_name: str) -> dt.date:

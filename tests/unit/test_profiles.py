@@ -367,8 +367,8 @@ RECORD = {
 ])
 def test_explain_call_gives_exactly_the_decision(changes, expected):
     result = explain_call({**RECORD, **changes})
-    assert result == {"call_id": "c-42", **expected}
-    assert list(result) == ["call_id", "target", "priority", "missing_fields", "skip_reasons"]
+    assert result == {"call_id": "c-42", **expected, "notes": []}
+    assert list(result) == ["call_id", "target", "priority", "missing_fields", "skip_reasons", "notes"]
     assert json.loads(json.dumps(result)) == result
 
 
@@ -386,7 +386,6 @@ def test_explain_call_counts_a_crm_value_outside_the_catalogue_as_present():
     ({"subscription_type": "PREPAID"}, "subscription_type", "expected one of"),
     ({"call_reason": 3}, "call_reason", "expected a string"),
     ({"customer_mood": "angry"}, "customer_mood", "expected one of"),
-    ({"tier": "gold"}, "tier", "expected one of"),
     ({"caller_is_user": "true"}, "caller_is_user", "true or false"),
     ({"kndl_member": 1}, "kndl_member", "true or false"),
     ({"subscribed_since": "15/03/2021"}, "subscribed_since", "YYYY-MM-DD"),
@@ -407,6 +406,15 @@ def test_explain_call_names_a_missing_field(field):
     record = {name: value for name, value in RECORD.items() if name != field}
     with pytest.raises(ValueError, match=f"^{field}: missing$"):
         explain_call(record)
+
+
+@pytest.mark.parametrize("changes, note", [
+    ({"call_reason": "roaming_activation"}, "call_reason 'roaming_activation' is not one careflow knows: read as other"),
+    ({"tier": "gold"}, "tier 'gold' is not one careflow knows: read as standard"),
+])
+def test_a_reason_or_tier_careflow_does_not_know_is_decided_with_a_note(changes, note):
+    result = explain_call({**RECORD, **changes})
+    assert (result["target"], result["skip_reasons"], result["notes"]) == (True, [], [note])
 
 
 def test_explain_call_wants_a_json_object():
