@@ -21,9 +21,13 @@ from shared.store.models import CallTask, Contact, LeadStateRow, OutreachLead, U
 
 
 def on_call_ended(event, ctx: Context) -> None:
+    if event.do_not_call and (phone := normalize_phone(event.number)):
+        requests.withdraw(ctx, phone.e164, "phone", "call", "call-ended",
+                          f"call {event.call_id}: the customer asked not to be called again", ctx.now())
     if event.subject_type != "lead":
         return  # profile call-backs belong to the call centre, not to the outreach funnel
-    disposition = Disposition(event.disposition)
+    # "Do not call me again" ends the consultation whatever the agent picked as disposition.
+    disposition = Disposition.REFUSED if event.do_not_call else Disposition(event.disposition)
     if event.direction == "inbound_hotline":
         lead_id = _inbound_lead(event, ctx)
         if lead_id and disposition in (Disposition.AGENT_RESOLVED, Disposition.RIGHT_PERSON):

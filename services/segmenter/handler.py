@@ -8,10 +8,10 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from shared.domain.calls import DialNumber, dial_order
-from shared.domain.contact_rules import Blocked
+from shared.domain.contact_rules import DNC_CHANNELS, Blocked, Channel, parse_agreed_hours
 from shared.domain.lifecycle import Happening, Moved
 from shared.outreach import announcements, lifecycle, requests
-from shared.service import Context, Service
+from shared.service import Context, Rejected, Service
 from shared.store import deadlines
 from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
 
@@ -72,8 +72,17 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
 
 
 def on_consent_changed(event, ctx: Context) -> None:
-    state = requests.consent_of(ctx, event.contact).apply(event.status, event.channel)
+    try:
+        hours = parse_agreed_hours(event.agreed_hours)
+    except ValueError as exc:
+        raise Rejected(str(exc)) from None
+    state = requests.consent_of(ctx, event.contact).apply(event.status, event.channel, hours)
     requests.record_consent(ctx, event.contact, state)
+    if event.status in ("withdrawn", "dnc_listed", "erased"):
+        # An opt-out stops that kind of contact at once: recall what is asked and not yet carried out.
+        scope = frozenset(Channel) if event.channel == "all" or event.status == "erased" else {Channel(event.channel)}
+        requests.cancel_outstanding(ctx, event.contact, frozenset(scope & DNC_CHANNELS if event.status == "dnc_listed"
+                                                                  else scope), f"{event.status} ({event.source})")
     if event.status == "erased":
         # The person asked to be forgotten: only the suppression entry itself stays, so that they
         # are never contacted again.

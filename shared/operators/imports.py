@@ -146,6 +146,7 @@ CONSENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "contact": ("số điện thoại", "phone", "email", "msisdn", "liên hệ"),
     "channel": ("kênh",), "status": ("trạng thái",), "evidence": ("bằng chứng", "note"),
     "changed_at": ("thời điểm", "time", "date"),
+    "agreed_hours": ("giờ đồng ý", "khung giờ", "khung giờ liên hệ", "thời gian liên hệ", "hours"),
 }
 
 
@@ -171,8 +172,19 @@ def consent_fields(source: str, now: Callable[[], dt.datetime]) -> RowToEvent:
                 "channel": parse_choice(row.get("channel") or "all", "channel", ("sms", "email", "call", "all")),
                 "status": parse_choice(row.get("status"), "status",
                                        ("granted", "withdrawn", "dnc_listed", "dnc_removed", "erased")),
-                "source": source, "evidence": row.get("evidence"), "changed_at": changed_at}
+                "source": source, "evidence": row.get("evidence"), "changed_at": changed_at,
+                "agreed_hours": _agreed_hours(row.get("agreed_hours"))}
     return to_fields
+
+
+def _agreed_hours(text: str | None) -> str | None:
+    from shared.domain.contact_rules import format_hours, parse_agreed_hours
+
+    try:
+        hours = parse_agreed_hours(text)
+    except ValueError as exc:
+        raise RowRejected("agreed_hours", str(exc), text) from None
+    return None if hours is None else format_hours(hours)
 
 
 SUBSCRIBER_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -153,6 +153,8 @@ class Consent(Base):
     dnc_listed: Mapped[bool] = mapped_column(Boolean, default=False)
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # Channel → the hours agreed instead of the legal ones ("any" or "HH:MM-HH:MM").
+    agreed_hours: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ConsentEvidence(Base):
