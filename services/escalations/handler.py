@@ -3,7 +3,7 @@ office of its province (BDT-<code>) or the head office (TCT) — and hand-backs 
 
 from __future__ import annotations
 
-from shared.domain.lifecycle import Happening, Refused, Stage
+from shared.domain.lifecycle import Happening, Refused
 from shared.domain.provinces import TCT
 from shared.outreach import lifecycle
 from shared.outreach.announcements import announce_escalation
@@ -12,12 +12,12 @@ from shared.store.models import Escalation
 
 
 def on_escalated(event, ctx: Context) -> None:
+    # The hand-back's announcement moved the lead already; any other escalation moves it here (the
+    # normalizer only reads the store) or finds it moved by the service that escalated it.
+    if event.reason != "returned_to_tct" and isinstance(
+            lifecycle.move(ctx, event.lead_id, Happening.ESCALATED, event.owner), Refused):
+        return  # e.g. an escalation emitted before a hand-back was known: TCT keeps the lead
     escalation = ctx.session.get(Escalation, event.lead_id)
-    if escalation is not None and escalation.returned_by and event.reason != "returned_to_tct":
-        # An escalation emitted before the hand-back was known (an upstream feed): TCT keeps the lead.
-        lifecycle.refuse(ctx, event.lead_id, Happening.ESCALATED, Stage.RETURNED_TO_TCT,
-                         f"escalation to {event.owner} of a lead handed back to TCT by {escalation.returned_by}")
-        return
     if escalation is None:
         escalation = Escalation(lead_id=event.lead_id, escalated_at=ctx.now())
         ctx.session.add(escalation)

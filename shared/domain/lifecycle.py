@@ -100,8 +100,10 @@ def transition(state: LeadState | None, happening: Happening, by: str | None = N
         case Happening.ESCALATED:
             if not by:
                 return Refused(state, "an escalation without an owner")
+            if stage is Stage.ESCALATED and by == state.owner:
+                return Stayed(state)  # the same escalation seen again: nothing to announce twice
             if stage in (*FINAL, *OWNED):
-                # Escalated already (a re-import finds it inactive again), handed back, or done.
+                # Escalated to another owner, handed back to TCT, or done with.
                 return Refused(state, f"escalation to {by} of a lead {_where(state)}")
             return Moved(LeadState(Stage.ESCALATED, by))
         case Happening.RETURNED:

@@ -38,11 +38,24 @@ def move(ctx: Context, lead_id: str, happening: Happening, by: str | None = None
     return outcome
 
 
+def ask(ctx: Context, lead_id: str, happening: Happening, by: str | None = None) -> Outcome:
+    """What `happening` would do, for a service that reads the store only (the normalizer): the
+    consumer of the event it emits moves the lead; a move not made is counted and logged here."""
+    outcome = transition(state_of(ctx, lead_id), happening, by)
+    if not isinstance(outcome, Moved):
+        _count(ctx, happening, outcome.state.stage, getattr(outcome, "reason", "already done"))
+    return outcome
+
+
 def refuse(ctx: Context, lead_id: str, happening: Happening, stage: Stage, reason: str) -> None:
     """Records a move not applied: a row operators see (`careflow funnel`), a counter, a log line."""
     ctx.session.add(LifecycleRefusal(refusal_id=str(uuid.uuid4()), lead_id=lead_id, service=ctx.service,
                                      happening=happening.value, stage=stage.value, reason=reason,
                                      refused_at=ctx.now()))
+    _count(ctx, happening, stage, reason)
+
+
+def _count(ctx: Context, happening: Happening, stage: Stage, reason: str) -> None:
     LIFECYCLE_REFUSED.labels(ctx.service, happening.value, stage.value).inc()
     # No lead id: it may be a person's ID number; operators find the lead in lifecycle_refusals.
     log.info("lifecycle refused %s in stage %s", happening.value, stage.value,

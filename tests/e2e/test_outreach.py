@@ -127,6 +127,15 @@ def test_a_list_ends_supported_or_escalated_to_the_right_post_office(outreach, s
                       number="+842253000000", direction="inbound_hotline", disposition="agent_resolved")
     publisher.flush()
     wait_for(lambda: stages()["mst:0200000102"] == "supported", message="the hotline support")
+    # A customer texts the short code to stop (the number as the gateway writes it, the pre-2018 one).
+    publisher.publish("sms-replied", msisdn="0166 234 5678", text="Hủy QC", replied_at=START, shortcode="9029")
+    publisher.flush()
+    wait_for(lambda: "sms" in consents()["+84362345678"].withdrawn, message="the SMS opt-out")
+    recalled = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "outreach-cancelled")
+    recalled.read_until(2, settle=1)
+    assert sorted((c.contact, c.channel, len(c.request_ids)) for c in recalled.events("outreach-cancelled")) == [
+        ("+84362345678", "sms", 1), ("info@godongnai.vn", "email", 1)]  # and the e-mail of the earlier opt-out
+    recalled.close()
 
     set_file_clock(clock_file, START + dt.timedelta(hours=73))  # past the 72 h reply wait
     wait_for(lambda: stages()["mst:1100000090"] == "escalated", message="the no-reply escalation")
@@ -194,15 +203,18 @@ def test_a_list_ends_supported_or_escalated_to_the_right_post_office(outreach, s
         with sessions() as session:
             return session.scalar(select(func.count()).select_from(ProcessedEvent)
                                   .where(ProcessedEvent.consumer == prefix + "segmenter"))
-    # 12 consent records and the opt-out, then each list's 11 normalized rows (the inactive one is escalated).
-    wait_for(lambda: handled_by_segmenter() == 35, message="the re-import through the segmenter")
+    # 12 consent records and the two opt-outs (e-mail, SMS), then each list's 11 normalized rows (the
+    # inactive one is escalated).
+    wait_for(lambda: handled_by_segmenter() == 36, message="the re-import through the segmenter")
     calls = TopicReader(bootstrap, prefix + "call-requested")
     assert len(calls.read_until(100, timeout=5)) == 8  # as many as before the re-import
     calls.close()
     with sessions() as session:
         assert funnel(session)["overall"]["imported"] == expected_leads
-    # The inactive enterprise again: its escalation is refused, not repeated.
-    def refused():
-        with sessions() as session:
-            return funnel(session)["refused_moves"]
-    wait_for(lambda: refused() == {"escalated in escalated": 1}, message="the refused re-escalation")
+    # The inactive enterprise again: escalated once, not twice.
+    escalated = TopicReader(bootstrap, prefix + "lead-escalated")
+    assert [e.lead_id for e in escalated.read_until(100, timeout=3) and escalated.events("lead-escalated")
+            ].count("mst:0800000062") == 1
+    escalated.close()
+    with sessions() as session:
+        assert funnel(session)["refused_moves"] == {}
