@@ -1,53 +1,133 @@
-"""Inbound hotline calls in-process: matched to their lead by number or tax code, or kept for operators."""
+"""The calls service's handlers in-process: what follows each ended call to a lead — supported, the
+next call, or the post office. The segmenter, on the same store, plans the lead's first call and
+keeps the contacts and consent the calls service reads."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+import itertools
 
 from services import load
-from shared.store.models import UnmatchedCall
+from shared.store.models import CallTask, Contact
 from tests.handlers import InProcess
-from tests.unit.services.test_segmenter import normalized
+from tests.unit.services.test_segmenter import changed, granted, normalized
+
+LEAD = "mst:0100233488"
+MOBILE, OTHER_MOBILE, LANDLINE = "+84912345678", "+84903111222", "+842438251234"
+VN = dt.timezone(dt.timedelta(hours=7))
+_CALL_IDS = itertools.count(1)
 
 
-def _stores(tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    segmenter, calls = InProcess(load("segmenter"), database_url=url), InProcess(load("calls"), database_url=url)
-    # Two enterprises whose accountant shares one landline; one with its own (old-style) mobile.
-    segmenter.handle("lead-normalized", **normalized(phones=[("+84362345678", "mobile"), ("+842838251234", "landline")]))
-    segmenter.handle("lead-normalized", **normalized(lead_id="mst:0314409058", phones=[("+842838251234", "landline")])
-                     | {"tax_code": "0314409058"})
-    return calls
+def outreach(*phones: tuple[str, str], consent: tuple[str, ...] | None = None) -> tuple[InProcess, InProcess]:
+    """The segmenter and the calls service sharing a store, the lead's first call requested."""
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, *(consent if consent is not None else [number for number, _ in phones]))
+    segmenter.handle("lead-normalized", **normalized(lead_id=LEAD, phones=list(phones)))
+    return segmenter, InProcess(load("calls"), store=segmenter)
 
 
-def _hotline(calls: InProcess, number: str, call_id: str, subject_id: str = "", tax_code: str | None = None):
-    return calls.handle("call-ended", call_id=call_id, subject_type="lead", subject_id=subject_id, number=number,
-                        direction="inbound_hotline", disposition="agent_resolved", tax_code=tax_code)
+def ended(calls: InProcess, number: str, disposition: str, **fields):
+    fields = {"subject_type": "lead", "subject_id": LEAD, "direction": "outbound", **fields}
+    return calls.handle("call-ended", call_id=f"call-{next(_CALL_IDS)}", number=number, disposition=disposition,
+                        **fields)
 
 
-def test_a_caller_is_matched_by_any_writing_of_a_leads_number(tmp_path):
-    calls = _stores(tmp_path)
-    [supported] = _hotline(calls, "0166.234.5678", "h-1").of("customer-supported")  # the number before 2018
-    assert (supported.lead_id, supported.via) == ("mst:0100233488", "hotline")
+def dialled(emitted) -> list[str]:
+    return [request.to for request in emitted.of("call-requested")]
 
 
-def test_a_tax_code_the_agent_typed_with_its_label_decides_a_shared_number(tmp_path):
-    calls = _stores(tmp_path)
-    [supported] = _hotline(calls, "(028) 3825 1234", "h-2", tax_code="MST: 0314.409.058").of("customer-supported")
-    assert supported.lead_id == "mst:0314409058"
-
-
-def test_careflows_lead_id_is_still_accepted(tmp_path):
-    calls = _stores(tmp_path)
-    assert [e.lead_id for e in _hotline(calls, "+84999", "h-3", "mst:0100233488").of("customer-supported")] == [
-        "mst:0100233488"]
-
-
-def test_unmatched_and_ambiguous_calls_are_kept_for_operators_not_dead_lettered(tmp_path):
-    calls = _stores(tmp_path)
-    shared_line, stranger = _hotline(calls, "02838251234", "h-4"), _hotline(calls, "0987 654 321", "h-5")
-    assert shared_line.outputs == stranger.outputs == []
+def test_the_right_person_reached_is_a_supported_customer_and_the_calls_stop():
+    _, calls = outreach((MOBILE, "mobile"))
+    emitted = ended(calls, MOBILE, "right_person")
+    (supported,) = emitted.of("customer-supported")
+    assert (supported.lead_id, supported.tax_code, supported.province_code, supported.via) == (
+        LEAD, "0100233488", "01", "call")
+    assert [output.key for output in emitted.outputs] == [LEAD.encode()]
     with calls.session() as session:
-        kept = {c.call_id: (c.reason, c.number, c.candidates) for c in session.scalars(select(UnmatchedCall))}
-    assert kept == {"h-4": ("ambiguous", "+842838251234", ["mst:0100233488", "mst:0314409058"]),
-                    "h-5": ("unmatched", "+84987654321", [])}
+        assert session.get(CallTask, LEAD).status == "supported"
+
+
+def test_a_wrong_person_on_the_mobile_leads_to_the_landline():
+    _, calls = outreach((MOBILE, "mobile"), (OTHER_MOBILE, "mobile"), (LANDLINE, "landline"))
+    emitted = ended(calls, MOBILE, "wrong_person")
+    (request,) = emitted.of("call-requested")
+    assert (request.to, request.attempt, request.reason) == (LANDLINE, 1, "next number after wrong_person")
+    assert [output.key for output in emitted.outputs] == [LEAD.encode()]
+
+
+def test_no_answer_is_retried_up_to_the_cap_on_a_schedule_then_the_lead_goes_to_its_post_office():
+    _, calls = outreach((MOBILE, "mobile"))
+    attempts = []
+    for disposition in ("no_answer", "busy"):
+        (retry,) = ended(calls, MOBILE, disposition).of("call-requested")
+        attempts.append(retry.attempt)
+        # One marketing call a day per number: the retry waits for the next day's window.
+        assert retry.to == MOBILE and retry.not_before >= calls.now + dt.timedelta(hours=2)
+        calls.now = retry.not_before
+    assert attempts == [2, 3]
+    emitted = ended(calls, MOBILE, "no_answer")
+    assert emitted.types() == ["lead-escalated"]
+    (escalated,) = emitted.of("lead-escalated")
+    assert (escalated.reason, escalated.owner, escalated.detail) == ("unreachable", "BDT-01",
+                                                                     "no number left after no_answer")
+    with calls.session() as session:
+        assert session.get(CallTask, LEAD).status == "escalated"
+
+
+def test_an_invalid_number_is_marked_dead_and_the_next_number_is_called():
+    _, calls = outreach((MOBILE, "mobile"), (LANDLINE, "landline"))
+    assert dialled(ended(calls, MOBILE, "invalid_number")) == [LANDLINE]
+    with calls.session() as session:
+        assert session.get(Contact, (LEAD, MOBILE)).dead
+        assert not session.get(Contact, (LEAD, LANDLINE)).dead
+
+
+def test_numbers_the_contact_rules_forbid_are_skipped_to_the_next_one_that_may_be_called():
+    # The mobile is dead; the second mobile is on the Do-Not-Call list: the landline is called.
+    segmenter, calls = outreach((MOBILE, "mobile"), (OTHER_MOBILE, "mobile"), (LANDLINE, "landline"))
+    changed(segmenter, OTHER_MOBILE, "dnc_listed")
+    assert dialled(ended(calls, MOBILE, "invalid_number")) == [LANDLINE]
+
+
+def test_when_every_number_left_is_blocked_the_lead_is_escalated_as_unreachable():
+    # Wrong person on the mobile; the landline is on the Do-Not-Call list, the other mobile has no consent.
+    segmenter, calls = outreach((MOBILE, "mobile"), (OTHER_MOBILE, "mobile"), (LANDLINE, "landline"),
+                                consent=(MOBILE, LANDLINE))
+    changed(segmenter, LANDLINE, "dnc_listed")
+    emitted = ended(calls, MOBILE, "wrong_person")
+    assert emitted.types() == ["lead-escalated"]
+    assert emitted.of("lead-escalated")[0].detail == "no number left after wrong_person"
+
+
+def test_a_number_whose_consent_was_withdrawn_is_not_retried_and_the_next_number_is_called():
+    segmenter, calls = outreach((MOBILE, "mobile"), (LANDLINE, "landline"))
+    changed(segmenter, MOBILE, "withdrawn", channel="call")
+    emitted = ended(calls, MOBILE, "no_answer")
+    assert dialled(emitted) == [LANDLINE]
+    assert emitted.of("call-requested")[0].reason == "next number after invalid_number"
+
+
+def test_a_customer_who_asks_to_be_called_back_is_called_at_the_time_they_gave():
+    _, calls = outreach((MOBILE, "mobile"))
+    at = dt.datetime(2026, 3, 12, 14, 0, tzinfo=VN)
+    (request,) = ended(calls, MOBILE, "call_back", callback_at=at).of("call-requested")
+    assert (request.to, request.attempt, request.not_before) == (MOBILE, 1, at)
+
+
+def test_a_customer_who_declines_is_escalated_as_refused():
+    _, calls = outreach((MOBILE, "mobile"), (LANDLINE, "landline"))
+    emitted = ended(calls, MOBILE, "refused")
+    assert emitted.types() == ["lead-escalated"] and emitted.of("lead-escalated")[0].reason == "refused"
+
+
+def test_a_customer_helped_on_the_1900_hotline_is_supported_even_after_an_escalation():
+    _, calls = outreach((MOBILE, "mobile"))
+    ended(calls, MOBILE, "refused")
+    emitted = ended(calls, MOBILE, "agent_resolved", direction="inbound_hotline", agent_id="CSKH-1900")
+    assert emitted.types() == ["customer-supported"] and emitted.of("customer-supported")[0].via == "hotline"
+    assert ended(calls, MOBILE, "no_answer", direction="inbound_hotline").events == []
+
+
+def test_a_profile_call_back_ending_is_not_an_outreach_call():
+    _, calls = outreach((MOBILE, "mobile"))
+    assert ended(calls, MOBILE, "no_answer", subject_type="subscriber", subject_id=MOBILE).outputs == []
