@@ -11,8 +11,8 @@ from tests.unit.services.test_segmenter import normalized
 
 
 def _stores(tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    segmenter, calls = InProcess(load("segmenter"), database_url=url), InProcess(load("calls"), database_url=url)
+    segmenter = InProcess(load("segmenter"))
+    calls = InProcess(load("calls"), store=segmenter)
     # Two enterprises whose accountant shares one landline; one with its own (old-style) mobile.
     segmenter.handle("lead-normalized", **normalized(phones=[("+84362345678", "mobile"), ("+842838251234", "landline")]))
     segmenter.handle("lead-normalized", **normalized(lead_id="mst:0314409058", phones=[("+842838251234", "landline")])

@@ -15,8 +15,9 @@ LEAD = "mst:0100233488"
 
 
 def _services(tmp_path, *names):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    return [InProcess(load(name), database_url=url) for name in names]
+    """Services sharing one store, as deployed."""
+    first = InProcess(load(names[0]))
+    return [first, *(InProcess(load(name), store=first) for name in names[1:])]
 
 
 def _state(service: InProcess) -> tuple[str, str | None]:
@@ -91,3 +92,19 @@ def test_a_hand_back_is_not_overwritten_by_a_later_escalation(tmp_path):
     assert _refusals(escalations) == [("escalations", "escalated", "returned_to_tct")]
     again = escalations.handle("escalation-returned", lead_id=LEAD, returned_by="BDT-01")
     assert again.events == []
+
+
+def test_a_reimported_inactive_enterprise_is_escalated_once(tmp_path):
+    from shared.config import Policies, Settings
+    from tests.unit.services.test_normalizer import Registry, imported, record
+
+    normalizer = InProcess(load("normalizer"),
+                           policies=Policies(Settings(), enrichment=[Registry(record("0100233488", active=False))]))
+    escalations = InProcess(load("escalations"), store=normalizer)
+    first = normalizer.handle("lead-imported", **imported(company_name="DNTN Hưng Thịnh", address="Thái Bình"))
+    assert [(e.owner, e.reason) for e in first.of("lead-escalated")] == [("BDT-33", "inactive")]
+    escalations.send(*[escalations.event("lead-escalated", **e.model_dump(exclude={"envelope"}))
+                       for e in first.of("lead-escalated")])
+    assert _state(escalations) == ("escalated", "BDT-33")
+    again = normalizer.handle("lead-imported", **imported(company_name="DNTN Hưng Thịnh", address="Thái Bình"))
+    assert again.events == [] and again.dead_letters == []

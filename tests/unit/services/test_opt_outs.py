@@ -16,8 +16,8 @@ MOBILE = "+84912345678"
 
 
 def _pair(tmp_path, other: str):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    return InProcess(load("segmenter"), database_url=url), InProcess(load(other), database_url=url)
+    segmenter = InProcess(load("segmenter"))
+    return segmenter, InProcess(load(other), store=segmenter)
 
 
 def _relay(events, to: InProcess):

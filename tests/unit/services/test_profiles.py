@@ -14,9 +14,8 @@ TEACHER = "Giáo dục (Giáo viên, Giảng viên...)"
 
 
 def _services(tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    directory, updater, ledger = (InProcess(load(n), database_url=url)
-                                  for n in ("subscriber-directory", "profile-updater", "profile-ledger"))
+    directory = InProcess(load("subscriber-directory"))
+    updater, ledger = (InProcess(load(n), store=directory) for n in ("profile-updater", "profile-ledger"))
     directory.handle("subscriber-upserted", msisdn=MSISDN, owner_type="individual", subscription_type="prepaid",
                      tier="standard", subscribed_since=dt.date(2019, 1, 1), kndl_member=False,
                      occupation=TEACHER, occupation_provenance="declared")
