@@ -16,6 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from shared.domain.text import fold
+
 # The seed's window is Vietnam wall-clock time whatever offset the telephony platform stamps.
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 WINDOW_OPENS = dt.time(7)
@@ -348,6 +350,13 @@ def replaces(current_value: object, new_provenance: str | None) -> bool:
     if new_provenance is None:
         return False  # the update leaves the field out
     return not (new_provenance == Provenance.REFUSAL_DEFAULT and current_value)
+
+
+def tier_of(text: str | None) -> Tier:
+    """A tier as a CRM file writes it: premium ("premium", "cao cấp", "VIP") or, whatever else it
+    says, standard — the rules only need to know who is premium."""
+    return Tier.PREMIUM if fold(text or "") in ("premium", "cao cap", "kh cao cap", "khach hang cao cap", "vip") \
+        else Tier.STANDARD
 
 
 def provenance_of(text: str | None) -> Provenance | None:

@@ -201,7 +201,7 @@ SUBSCRIBER_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def subscriber_fields(number: int, row: dict[str, str | None]) -> dict:
     from shared.domain.phones import PhoneType, normalize_phone
-    from shared.domain.profiles import provenance_of
+    from shared.domain.profiles import provenance_of, tier_of
 
     def provenance(name: str, value) -> str | None:
         found = provenance_of(row.get(f"{name}_provenance") or row.get("provenance"))
@@ -216,7 +216,7 @@ def subscriber_fields(number: int, row: dict[str, str | None]) -> dict:
         "owner_type": parse_choice(row.get("owner_type"), "owner_type", ("individual", "company", "organization")),
         "subscription_type": parse_choice(row.get("subscription_type"), "subscription_type",
                                           ("prepaid", "postpaid", "service", "test")),
-        "tier": parse_choice(row.get("tier") or "standard", "tier", ("standard", "premium")),
+        "tier": tier_of(row.get("tier")).value,  # a tier careflow does not know is standard
         "subscribed_since": parse_date(row.get("subscribed_since"), "subscribed_since"),
         "kndl_member": parse_bool(row.get("kndl_member"), "kndl_member"),
         "gender": row.get("gender"), "gender_provenance": provenance("gender", row.get("gender")),

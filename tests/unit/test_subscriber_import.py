@@ -20,3 +20,10 @@ def test_one_provenance_column_for_all_fields_and_one_per_field_wins():
 
 def test_an_empty_field_has_no_provenance_whatever_the_column_says():
     assert subscriber_fields(1, ROW | {"occupation": None, "provenance": "declared"})["occupation_provenance"] is None
+
+
+def test_a_tier_careflow_does_not_know_is_standard_not_a_rejected_row():
+    tiers = {written: subscriber_fields(1, ROW | {"tier": written})["tier"]
+             for written in ("premium", "Cao cấp", "VIP", "gold", "Kim cương", "", None)}
+    assert tiers == {"premium": "premium", "Cao cấp": "premium", "VIP": "premium", "gold": "standard",
+                     "Kim cương": "standard", "": "standard", None: "standard"}
