@@ -12,3 +12,5 @@ LAG = Gauge("careflow_consumer_lag", "Messages behind the end of the partition",
 DEADLINES_FIRED = Counter("careflow_deadlines_fired_total", "Deadlines fired", ["service", "kind"])
 SUPPRESSED = Counter("careflow_events_suppressed_total", "Events not processed: they name an erased data subject",
                      ["service", "topic"])
+LIFECYCLE_REFUSED = Counter("careflow_lifecycle_refused_total", "Moves a lead's lifecycle refused (not applied)",
+                            ["service", "happening", "stage"])

@@ -15,8 +15,8 @@ from shared.privacy.subjects import Subject, privacy_key
 from shared.runner import replay
 from shared.service import Context
 from shared.store.models import (CallTask, CareCase, CareCustomer, Consent, ConsentEvidence, Contact, Deadline,
-                                 Escalation, Lead, OutreachLead, OutreachRequest, ProcessedEvent, ProfileDecision,
-                                 Subscriber)
+                                 Escalation, Lead, LeadStateRow, LifecycleRefusal, OutreachLead, OutreachRequest,
+                                 ProcessedEvent, ProfileCallback, ProfileDecision, Subscriber, UnmatchedCall)
 
 log = logging.getLogger("careflow.privacy")
 
@@ -46,6 +46,12 @@ TABLES: dict[str, Callable[[Session, Subject], list[Delete]]] = {
         or_(CareCustomer.customer_id.in_(s.lead_ids), CareCustomer.tax_code.in_(s.tax_codes)))],
     "subscribers": lambda _, s: [delete(Subscriber).where(Subscriber.msisdn.in_(s.msisdns))],
     "profile_decisions": lambda _, s: [delete(ProfileDecision).where(ProfileDecision.msisdn.in_(s.msisdns))],
+    "profile_callbacks": lambda _, s: [delete(ProfileCallback).where(
+        or_(ProfileCallback.msisdn.in_(s.msisdns), ProfileCallback.number.in_(s.phones)))],
+    "lead_states": lambda _, s: [delete(LeadStateRow).where(LeadStateRow.lead_id.in_(s.lead_ids))],
+    "lifecycle_refusals": lambda _, s: [delete(LifecycleRefusal).where(LifecycleRefusal.lead_id.in_(s.lead_ids))],
+    "unmatched_calls": lambda _, s: [delete(UnmatchedCall).where(
+        or_(UnmatchedCall.number.in_(s.phones), UnmatchedCall.tax_code.in_(s.tax_codes)))],
 }
 
 
