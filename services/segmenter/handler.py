@@ -12,7 +12,7 @@ from shared.domain.contact_rules import Blocked
 from shared.outreach import announcements, requests
 from shared.service import Context, Service
 from shared.store import deadlines
-from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
+from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, Deadline, OutreachLead
 
 
 def on_lead_normalized(event, ctx: Context) -> None:
@@ -90,6 +90,8 @@ def prefetch(events: list, session: Session) -> None:
     session.prefetch(OutreachLead, [lead.lead_id for lead in leads])
     session.prefetch(CallTask, [lead.lead_id for lead in leads])
     session.prefetch(Consent, contacts)
+    session.prefetch(Deadline, [f"reply-wait:{lead.lead_id}" for lead in leads])
+    requests.prefetch_recent_sends(session, contacts)
 
 
 SERVICE = Service(name="segmenter", handlers={"lead-normalized": on_lead_normalized,
