@@ -5,7 +5,8 @@ on a fresh topic prefix: the normalizers run as processes (`careflow service nor
 joined their group, then `careflow import FILE` runs as a process; the clock starts when the import
 starts and stops when the normalizers' committed offsets cover every imported lead (EOS: an offset
 is committed in the same transaction as that lead's lead-normalized / lead-escalated).
-Then the segmenter (a process, SQLite store) works through the last run's lead-normalized backlog.
+Then the segmenter works through the last run's lead-normalized backlog from its start: one process on SQLite,
+then one and two on PostgreSQL (a throwaway cluster, when the binaries are installed).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from shared.kafka import ensure_all_topics
-from shared.store import session_factory
+from shared.store import migrate, session_factory
 from shared.store.models import ProcessedEvent
 from tests.bench.common import (PARTITIONS, Offsets, console, cpu_seconds, fresh_settings, machine_busy_seconds,
                                 peak_rss_mb, stop, table, wait_for_group)
+from tests.postgres import fresh_database, postgres_bindir, throwaway_postgres
 from tests.support import ROOT, start_service
 
 TARGET = 10_000  # leads/s from file to lead-normalized, on the 2-core machine
@@ -201,14 +203,21 @@ def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalize
                             "rest": machine_busy - importer_cpu - normalizer_cpu, "total": machine_busy}}
 
 
-def run_segmenter(bootstrap: str, workdir: Path, settings, cap_seconds: float) -> dict | None:
-    if not (ROOT / "services" / "segmenter" / "handler.py").exists():
-        return None
+def run_segmenter(bootstrap: str, settings, cap_seconds: float, workdir: Path, instances: int = 1,
+                  database_url: str | None = None) -> dict:
+    """The segmenter (`instances` processes on `database_url`, a fresh store) through the whole
+    lead-normalized backlog of `settings`' run, from its first offset."""
     prefix = settings.topic_prefix
     group, source = prefix + "segmenter", prefix + "lead-normalized"
-    process = start_service("segmenter", settings, log_path=workdir / f"{prefix}segmenter.log")
-    sessions = session_factory(settings.database_url)
+    if database_url is not None:
+        migrate(database_url)
+        settings = settings.model_copy(update={"database_url": database_url})
     client = Offsets(bootstrap)
+    client.rewind(group, source)  # an earlier run's group, left: start over on the new store
+    tag = f"{prefix}segmenter-{database_url and database_url.split(':')[0] or 'sqlite'}-{instances}"
+    processes = [start_service("segmenter", settings, instance_id=str(i), log_path=workdir / f"{tag}-{i}.log")
+                 for i in range(instances)]
+    sessions = session_factory(settings.database_url)
 
     def handled() -> int:
         with sessions() as session:
@@ -216,13 +225,15 @@ def run_segmenter(bootstrap: str, workdir: Path, settings, cap_seconds: float) -
                                   .where(ProcessedEvent.consumer == group)) or 0
 
     try:
-        wait_for_group(bootstrap, group, 1, process=[process])
+        wait_for_group(bootstrap, group, instances, process=processes)
+        cpu = sum(cpu_seconds(p.pid) for p in processes)  # start-up and joining do not count
         started = time.monotonic()
         high = client.high(source)
         caught_up = False
         while time.monotonic() - started < cap_seconds:
-            if process.poll() is not None:
-                raise RuntimeError(f"the segmenter exited with {process.returncode}")
+            for process in processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"a segmenter exited with {process.returncode}")
             committed = client.committed(group, source)
             # Each partition ends with a transaction marker: committed at high − 1 is the end.
             if all(c >= h - 1 for c, h in zip(committed, high)):
@@ -230,12 +241,29 @@ def run_segmenter(bootstrap: str, workdir: Path, settings, cap_seconds: float) -
                 break
             time.sleep(0.5)
         elapsed = time.monotonic() - started
+        cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu
         count = handled()
-        rss = peak_rss_mb(process.pid)
+        rss = max(peak_rss_mb(p.pid) for p in processes)
     finally:
-        stop([process])
+        stop(processes)
         client.close()
-    return {"handled": count, "rate": count / elapsed, "seconds": elapsed, "caught_up": caught_up, "rss": rss}
+        sessions.kw["bind"].dispose()
+    return {"handled": count, "rate": count / elapsed, "seconds": elapsed, "caught_up": caught_up, "rss": rss,
+            "cpu_us": cpu / max(count, 1) * 1e6, "instances": instances}
+
+
+def segmenter_runs(bootstrap: str, workdir: Path, settings, cap_seconds: float) -> list[tuple[str, dict]]:
+    """One instance on SQLite, then one and two on PostgreSQL (the scale-out path) when it is installed."""
+    runs = [("SQLite", run_segmenter(bootstrap, settings, cap_seconds, workdir))]
+    bindir = postgres_bindir()
+    if bindir is None:
+        console.print("[yellow]leads: PostgreSQL binaries not installed: the segmenter runs on SQLite only[/]")
+        return runs
+    with throwaway_postgres(bindir) as server:
+        for instances in (1, 2):
+            runs.append((f"PostgreSQL, {instances} instance(s)",
+                         run_segmenter(bootstrap, settings, cap_seconds, workdir, instances, fresh_database(server))))
+    return runs
 
 
 def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: list[int], baseline: float | None,
@@ -262,7 +290,7 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
         runs.append(run)
         console.print(f"  leads: {count} normalizer(s): import {run['import_rate']:,.0f} rows/s, "
                       f"end to end {run['e2e_rate']:,.0f} leads/s")
-    segmenter = run_segmenter(bootstrap, workdir, runs[-1]["settings"], segmenter_seconds) if runs else None
+    segmenters = segmenter_runs(bootstrap, workdir, runs[-1]["settings"], segmenter_seconds) if runs else []
     out: list[tuple[str, str]] = [("rows in the list / events published", f"{rows:,} / {runs[0]['published']:,}")]
     for run in runs:
         n = run["normalizers"]
@@ -286,13 +314,13 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
             (f"[{n}×normalizer] peak memory: importer / normalizer(s)",
              f"{run['importer_rss']:,.0f} MB / " + ", ".join(f"{mb:,.0f}" for mb in run["normalizer_rss"]) + " MB"),
         ]
-    if segmenter is None:
-        out.append(("segmenter", "skipped: services/segmenter/handler.py is missing"))
-    else:
-        out += [("segmenter (SQLite): lead-normalized backlog → requests",
-                 f"{segmenter['rate']:,.0f} leads/s ({segmenter['handled']:,} in {segmenter['seconds']:,.0f} s"
-                 + (")" if segmenter["caught_up"] else f", stopped at the {segmenter_seconds:.0f} s cap)")),
-                ("segmenter peak memory", f"{segmenter['rss']:,.0f} MB")]
+    for store, run in segmenters:
+        out += [(f"segmenter ({store}): lead-normalized backlog → requests",
+                 f"{run['rate']:,.0f} leads/s ({run['handled']:,} in {run['seconds']:,.0f} s"
+                 + (")" if run["caught_up"] else f", stopped at the {segmenter_seconds:.0f} s cap)")),
+                (f"segmenter ({store}): CPU per lead (its processes) / leads per CPU-second",
+                 f"{run['cpu_us']:,.0f} µs / {1e6 / run['cpu_us']:,.0f}"),
+                (f"segmenter ({store}): peak memory", f"{run['rss']:,.0f} MB")]
     table(f"2. lead pipeline: {rows:,} synthetic rows, {PARTITIONS} partitions", out,
           note="services as processes; peak memory = VmHWM (/proc) for services, ru_maxrss (wait4) for the importer; "
-               "the segmenter runs alone on the last run's backlog")
+               "the segmenter runs alone on the last run's backlog, from its start on each store")
