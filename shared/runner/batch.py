@@ -90,9 +90,9 @@ class BatchHandler:
                     timings.append((topic, time.perf_counter() - started))
                     handled[event_id] = ctx.outputs
                     outputs += ctx.outputs
-                replay.record_all_processed(session, self.group, handled, utc_now())
                 if isinstance(session, StoreSession):
-                    session.insert_added()
+                    session.insert_added()  # first: any statement before it would flush them one by one
+                replay.record_all_processed(session, self.group, handled, utc_now())
         except Exception as exc:  # noqa: BLE001 — the event-by-event pass finds, retries or dead-letters it
             log.info("batch handled again event by event", extra={"error": repr(exc)})
             return None
