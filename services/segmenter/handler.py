@@ -13,7 +13,7 @@ from shared.domain.lifecycle import Happening, Moved
 from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
 from shared.store import deadlines
-from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
+from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, Deadline, OutreachLead
 from shared.privacy import erasure
 
 
@@ -106,6 +106,8 @@ def prefetch(events: list, session: Session) -> None:
     session.prefetch(OutreachLead, [lead.lead_id for lead in leads])
     session.prefetch(CallTask, [lead.lead_id for lead in leads])
     session.prefetch(Consent, contacts)
+    session.prefetch(Deadline, [f"reply-wait:{lead.lead_id}" for lead in leads])
+    requests.prefetch_recent_sends(session, contacts)
 
 
 SERVICE = Service(name="segmenter", emits=("email-requested", "sms-requested", "call-requested", "lead-escalated",
