@@ -4,7 +4,7 @@ office of its province (BDT-<code>) or the head office (TCT) — and hand-backs 
 from __future__ import annotations
 
 from shared.domain.provinces import TCT
-from shared.outreach.announcements import announce_escalation
+from shared.outreach.announcements import announce_escalation, supported
 from shared.service import Context, Rejected, Service
 from shared.store.models import Escalation
 
@@ -16,6 +16,8 @@ def on_escalated(event, ctx: Context) -> None:
         ctx.session.add(escalation)
     escalation.owner, escalation.province_code = event.owner, event.province_code
     escalation.reason, escalation.detail = event.reason, event.detail
+    # Escalated again (handed back, or a contact found did not work out): open for its new owner.
+    escalation.outcome = escalation.closed_at = None
 
 
 def on_returned(event, ctx: Context) -> None:
@@ -29,4 +31,22 @@ def on_returned(event, ctx: Context) -> None:
     announce_escalation(ctx, event.lead_id, escalation.province_code, "returned_to_tct", event.note, owner=TCT)
 
 
-SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned})
+def on_worked(event, ctx: Context) -> None:
+    """The owner worked the lead (the console): the escalation closes with the outcome; a customer
+    reached and helped is supported by its owner. A contact found goes back to outreach
+    (the segmenter); an inactive enterprise stays closed, `lead-worked` itself tells downstream."""
+    escalation = ctx.session.get(Escalation, event.lead_id)
+    if escalation is None:
+        raise Rejected(f"lead {event.lead_id} was never escalated, so it cannot be worked")
+    if escalation.owner != event.worked_by:
+        raise Rejected(f"lead {event.lead_id} is owned by {escalation.owner}, not by {event.worked_by}")
+    if escalation.closed_at is not None:
+        raise Rejected(f"lead {event.lead_id} was worked already ({escalation.outcome})")
+    escalation.outcome, escalation.closed_at = event.outcome, ctx.now()
+    if event.outcome == "supported":
+        # The contract's `via` enum cannot gain a symbol its v1 readers would fail on: the owner says who.
+        supported(ctx, event.lead_id, "call", worked_by=event.worked_by)
+
+
+SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned,
+                                                "lead-worked": on_worked})

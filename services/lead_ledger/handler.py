@@ -2,6 +2,8 @@
 
 A lead moves forward only: imported → normalized → in outreach → supported or escalated; a
 customer who is supported after an escalation (the post office reached them) counts as supported.
+The owner of an escalation moves it on (`lead-worked`): a contact found puts it back in outreach,
+an enterprise confirmed inactive is closed for good.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from shared.service import Context, Service
 from shared.store.models import Lead
 
-STAGES = ("imported", "normalized", "in_outreach", "escalated", "supported")
+STAGES = ("imported", "normalized", "in_outreach", "escalated", "supported", "closed")
 
 
 def _advance(lead: Lead, stage: str, ctx: Context) -> None:
@@ -64,7 +66,17 @@ def on_supported(event, ctx: Context) -> None:
     _advance(_lead(ctx, event.lead_id), "supported", ctx)
 
 
+def on_worked(event, ctx: Context) -> None:
+    lead = _lead(ctx, event.lead_id)
+    if event.outcome == "contact_found" and lead.stage == "escalated":
+        lead.stage, lead.updated_at = "in_outreach", ctx.now()
+    elif event.outcome == "closed_inactive":
+        _advance(lead, "closed", ctx)
+    # supported: `customer-supported` follows from the escalations service.
+
+
 SERVICE = Service(name="lead-ledger", handlers={
     "lead-imported": on_imported, "lead-normalized": on_normalized, "lead-escalated": on_escalated,
     "email-requested": on_requested, "sms-requested": on_requested, "call-requested": on_requested,
-    "call-ended": on_call_ended, "customer-supported": on_supported})
+    "call-ended": on_call_ended, "customer-supported": on_supported,
+    "lead-worked": on_worked})

@@ -22,10 +22,11 @@ def escalate(ctx: Context, lead_id: str, reason: str, detail: str) -> None:
     _end_calls(ctx, lead_id, "escalated")
 
 
-def supported(ctx: Context, lead_id: str, via: str) -> None:
+def supported(ctx: Context, lead_id: str, via: str, worked_by: str | None = None) -> None:
+    """`worked_by`: the owner of the lead's escalation (a post office, TCT) who reached the customer."""
     lead = ctx.session.get(OutreachLead, lead_id)
     ctx.emit("customer-supported", lead_id=lead_id, tax_code=lead.tax_code if lead else None,
-             province_code=lead.province_code if lead else None, via=via)
+             province_code=lead.province_code if lead else None, via=via, worked_by=worked_by)
     _end_calls(ctx, lead_id, "supported")
 
 
