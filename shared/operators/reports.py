@@ -8,10 +8,11 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from shared.domain.provinces import province_name
@@ -25,29 +26,55 @@ def _province(code: str | None) -> str:
     return NO_PROVINCE if code is None else f"{code} {province_name(code)}"
 
 
-def funnel(session: Session) -> dict:
-    rows = session.execute(select(Lead.province_code, Lead.stage, Lead.outreach_list, Lead.calls)).all()
-    requested = session.execute(select(OutreachRequest.channel, Lead.province_code,
-                                       func.count(func.distinct(OutreachRequest.lead_id)))
-                                .join(Lead, Lead.lead_id == OutreachRequest.lead_id, isouter=True)
+@dataclass(frozen=True)
+class FunnelFilter:
+    """Which leads a funnel counts: one imported list (its file name), an import period, a province."""
+
+    source: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    province: str | None = None
+
+    def apply(self, query, lead=Lead):
+        if self.source:
+            query = query.where(lead.source == self.source)
+        if self.since:
+            query = query.where(lead.imported_at >= self.since)
+        if self.until:
+            query = query.where(lead.imported_at < self.until)
+        if self.province:
+            query = query.where(lead.province_code == self.province)
+        return query
+
+
+def funnel(session: Session, where: FunnelFilter = FunnelFilter()) -> dict:
+    """Counted in the database (grouped), so that a million leads are one scan, not a million rows."""
+    called = case((Lead.calls > 0, 1), else_=0)
+    rows = session.execute(where.apply(select(Lead.province_code, Lead.stage, Lead.outreach_list, func.sum(called),
+                                              func.count()))
+                           .group_by(Lead.province_code, Lead.stage, Lead.outreach_list)).all()
+    requested = session.execute(where.apply(select(OutreachRequest.channel, Lead.province_code,
+                                                   func.count(func.distinct(OutreachRequest.lead_id)))
+                                            .join(Lead, Lead.lead_id == OutreachRequest.lead_id))
                                 .group_by(OutreachRequest.channel, Lead.province_code)).all()
-    escalated = session.execute(select(Escalation.owner, Escalation.province_code, func.count())
+    escalated = session.execute(where.apply(select(Escalation.owner, Escalation.province_code, func.count())
+                                            .join(Lead, Lead.lead_id == Escalation.lead_id, isouter=True))
                                 .group_by(Escalation.owner, Escalation.province_code)).all()
 
     def empty() -> Counter:
         return Counter()
 
     by_province: dict[str, Counter] = defaultdict(empty)
-    for province, stage, outreach_list, calls in rows:
+    for province, stage, outreach_list, calls, count in rows:
         for key in (_province(province), "all"):
             counts = by_province[key]
-            counts["imported"] += 1
-            counts["normalized"] += outreach_list is not None
+            counts["imported"] += count
+            counts["normalized"] += count if outreach_list is not None else 0
             if outreach_list:
-                counts[f"list:{outreach_list}"] += 1
-            counts["called"] += calls > 0
-            counts["supported"] += stage == "supported"
-            counts["in_outreach"] += stage == "in_outreach"
+                counts[f"list:{outreach_list}"] += count
+            counts["called"] += calls or 0
+            counts["supported"] += count if stage == "supported" else 0
+            counts["in_outreach"] += count if stage == "in_outreach" else 0
     for channel, province, count in requested:
         for key in (_province(province), "all"):
             by_province[key][f"requested:{channel}"] += count
