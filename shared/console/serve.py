@@ -96,3 +96,21 @@ def demo_users(database_url: str) -> list[tuple[str, str, str | None, str]]:
                 created.append((name, role, unit, password))
         session.commit()
     return created
+
+
+def start(env: dict[str, str], log_dir: Path, port: int = DEFAULT_PORT):
+    """The console as a process of `careflow up` (its own log, a session secret for its lifetime)."""
+    import subprocess
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / "console.log", "ab")
+    env = {**env, "CAREFLOW_CONSOLE_SECRET": env.get("CAREFLOW_CONSOLE_SECRET") or secrets.token_urlsafe(32)}
+    return subprocess.Popen([sys.executable, "-m", "shared.operators.cli", "console", "--port", str(port)],
+                            env=env, stdout=log, stderr=log)
+
+
+def print_logins(console, database_url: str, with_demo_users: bool, port: int = DEFAULT_PORT) -> None:
+    """The console's address and, on a demonstration, its users (created once, passwords shown once)."""
+    console.print(f"operator console at [bold]{url('127.0.0.1', port)}[/]")
+    for name, role, unit, password in (demo_users(database_url) if with_demo_users else ()):
+        console.print(f"  sign in as [bold]{name}[/] / [bold]{password}[/]  ({role}{' ' + unit if unit else ''})")
