@@ -4,7 +4,6 @@ the signed-in user, rendering in the user's language, and acting by publishing e
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ class Console:
             "user": getattr(request.state, "user", None), "lang": language, "csrf_token": self.csrf_token(request),
             "gettext": _formatted(catalogue.gettext), "now": self.now(),
             "when": lambda m: formatting.when(m, language), "number": lambda n: formatting.number(n, language),
-            "masked": formatting.masked, "province": formatting.province, "tojson": json.dumps,
+            "masked": formatting.masked, "province": formatting.province,
             "countdown": lambda due: formatting.countdown(due, self.now()), **context})
 
     def csrf_token(self, request: Request) -> str:
