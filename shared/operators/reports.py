@@ -138,7 +138,8 @@ def cases(session: Session, now: dt.datetime) -> dict:
 
 
 def render(title: str, report: dict, console: Console | None = None) -> None:
-    """Prints a report: each flat mapping as a two-column table, each nested one as a grid."""
+    """Prints a report: each flat mapping as a two-column table, each nested one as a grid, split
+    into as many grids as it takes for every column to fit the terminal whole."""
     console = console or Console()
     console.rule(f"[bold]{title}")
     for section, value in report.items():
@@ -146,13 +147,15 @@ def render(title: str, report: dict, console: Console | None = None) -> None:
             console.print(f"{section}: [bold]{value}")
         elif value and all(isinstance(v, dict) for v in value.values()):
             columns = sorted({c for v in value.values() for c in v})
-            table = Table(title=section, show_lines=False)
-            table.add_column("")
-            for column in columns:
-                table.add_column(column, justify="right")
-            for row, counts in value.items():
-                table.add_row(row, *(str(counts.get(c, 0)) for c in columns))
-            console.print(table)
+            rows = {row: [str(counts.get(c, 0)) for c in columns] for row, counts in value.items()}
+            for part, chunk in enumerate(_fitting(console.width, list(rows), columns, rows)):
+                table = Table(title=section if part == 0 else None, show_lines=False)
+                table.add_column("", no_wrap=True)
+                for column in chunk:
+                    table.add_column(columns[column], justify="right", no_wrap=True)
+                for row, cells in rows.items():
+                    table.add_row(row, *(cells[column] for column in chunk))
+                console.print(table)
         else:
             table = Table(title=section)
             table.add_column("")
@@ -160,3 +163,19 @@ def render(title: str, report: dict, console: Console | None = None) -> None:
             for key, count in value.items():
                 table.add_row(str(key), str(count))
             console.print(table)
+
+
+def _fitting(width: int, labels: list[str], columns: list[str], rows: dict[str, list[str]]) -> list[list[int]]:
+    """Column indexes in groups, each group fitting `width` beside the row labels (a table's
+    border and padding take 3 characters a column)."""
+    label = max((len(text) for text in labels), default=0) + 4
+    groups: list[list[int]] = [[]]
+    used = label
+    for index, name in enumerate(columns):
+        needed = max([len(name), *(len(cells[index]) for cells in rows.values())]) + 3
+        if groups[-1] and used + needed > width:
+            groups.append([])
+            used = label
+        groups[-1].append(index)
+        used += needed
+    return groups
