@@ -171,3 +171,42 @@ def test_the_console_speaks_vietnamese_first_and_english_on_request(app):
     client.post("/language", data={"lang": "en", "csrf": csrf_of(client, "/leads")})
     page = client.get("/leads").text
     assert "Sign out" in page and "10/03/2026" in page  # dd/MM/yyyy, Vietnam time
+
+
+@pytest.mark.integration
+def test_actions_and_browser_imports_reach_the_broker(store, tmp_path, kafka_bootstrap, topic_prefix):
+    """With the real broker: a lead worked from the console is on the lead-worked topic, an uploaded
+    list's rows on lead-imported, and its reject file downloads."""
+    from shared.kafka import Publisher, ensure_all_topics
+    from tests.support import TopicReader
+
+    url, _ = store
+    ensure_all_topics(kafka_bootstrap, 1, topic_prefix)
+    publisher = Publisher(kafka_bootstrap, "careflow-console", topic_prefix)
+
+    def publish(event_type, **fields):
+        event = publisher.publish(event_type, **fields)
+        publisher.flush(15)
+        return event
+
+    app = console_app(url, publish, upload_dir=tmp_path / "uploads",
+                      new_publisher=lambda: Publisher(kafka_bootstrap, "careflow-console-import", topic_prefix))
+    bdt01 = signed_in(app, "bdt01")
+    bdt01.post(f"/leads/{HANOI_LEAD}/work", data={"outcome": "closed_inactive", "note": "đã giải thể",
+                                                  "csrf": csrf_of(bdt01, "/leads")})
+    worked = TopicReader(kafka_bootstrap, f"{topic_prefix}lead-worked")
+    (message,) = worked.read_until(1, timeout=30)
+    event = worked.events("lead-worked")[0]
+    assert (message.key(), event.outcome, event.worked_by, event.note) == (HANOI_LEAD.encode(), "closed_inactive",
+                                                                           "BDT-01", "đã giải thể")
+    tct = signed_in(app, "tct")
+    rows = "MST,Tên doanh nghiệp,Địa chỉ\n0314409058,Công ty CP Sài Gòn Xanh,TP.HCM\n0100233481,,Hà Nội\n"
+    page = tct.post("/imports", files={"file": ("bhxh.csv", rows.encode(), "text/csv")},
+                    data={"csrf": csrf_of(tct, "/imports")})
+    assert page.status_code == 200
+    assert [page.text.split(f'id="{n}">')[1].split("<")[0] for n in ("rows", "published", "rejected")] == ["2", "1", "1"]
+    rejects = tct.get(page.text.split('id="rejects" href="')[1].split('"')[0])
+    assert rejects.status_code == 200 and "tax_code" in rejects.text and "check digit" in rejects.text
+    imported = TopicReader(kafka_bootstrap, f"{topic_prefix}lead-imported")
+    assert len(imported.read_until(1, timeout=30)) == 1
+    worked.close(), imported.close()
