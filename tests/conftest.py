@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -36,9 +37,16 @@ def postgres_server():
     if url := os.environ.get("CAREFLOW_TEST_POSTGRES_URL"):
         yield url
         return
-    bindir = _postgres_bindir()
-    if bindir is None:
+    if _postgres_bindir() is None:
         pytest.skip("PostgreSQL binaries not installed (make test installs them)")
+    with postgres_cluster() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_cluster():
+    """A PostgreSQL cluster in a temporary folder (fsync off), stopped and removed afterwards."""
+    bindir = _postgres_bindir()
     # Outside pytest's private temp folder: as root, the server runs as the postgres user.
     root = Path(tempfile.mkdtemp(prefix="careflow-pg-"))
     data, socket_dir = root / "data", root / "socket"

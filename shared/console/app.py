@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
+from cachetools import TTLCache
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +25,7 @@ from shared.store.models import ConsoleUser
 
 HERE = Path(__file__).parent
 SESSION_HOURS = 8
+COUNTS_SECONDS = 30
 # Publishes one contract event and returns it once the broker has it (the console waits: a user
 # must not be told "done" for an event that was lost).
 Publish = Callable[..., BaseModel]
@@ -52,6 +54,16 @@ class Console:
     new_publisher: Callable[[], object]
     templates: Jinja2Templates
     csrf: URLSafeTimedSerializer
+    # The funnel's counts by filter, kept a little while: a million leads take seconds to count, and
+    # supervisors reload the dashboard far more often than the figures move.
+    counts: TTLCache = field(default_factory=lambda: TTLCache(maxsize=256, ttl=COUNTS_SECONDS))
+
+    def counted(self, key, count: Callable[[Session], tuple]) -> tuple:
+        """`count(session)`'s figures and when they were counted, counted again past COUNTS_SECONDS."""
+        if key not in self.counts:
+            with self.sessions() as session:
+                self.counts[key] = (*count(session), self.now())
+        return self.counts[key]
 
     def render(self, request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
         language = request.session.get("lang", "vi")

@@ -268,10 +268,9 @@ def funnel_page(request: Request, source: str | None = None, since: str | None =
                              province if province in PROVINCE_CODES else None)
     except ValueError:
         raise Refused(400, "date") from None
-    with console.sessions() as session:
-        report = reports.funnel(session, where)
-        trend, reasons = queries.trend(session, where), queries.escalation_reasons(session, where)
-        lists = queries.sources(session)
+    report, trend, reasons, lists, counted_at = console.counted(where, lambda session: (
+        reports.funnel(session, where), queries.trend(session, where), queries.escalation_reasons(session, where),
+        queries.sources(session)))
     overall = report["overall"]
     stages = ["imported", "normalized", "list:callable", "list:email_only", "list:insufficient", "requested:email",
               "requested:sms", "requested:call", "called", "supported", "escalated"]
@@ -287,7 +286,7 @@ def funnel_page(request: Request, source: str | None = None, since: str | None =
     gettext = formatting.translations(request.session.get("lang", "vi")).gettext
     labels = {"funnel": [gettext(s) for s in stages], **{s: gettext(s) for s in ("imported", "supported", "escalated")}}
     return console.render(request, "funnel.html", report=report, stages=stages, charts=charts, reasons=reasons,
-                          chart_labels=labels,
+                          chart_labels=labels, counted_at=counted_at,
                           lists=lists, provinces=PROVINCE_NAMES, filters={"source": source or "", "since": since or "",
                                                                           "until": until or "", "province": province or ""})
 
