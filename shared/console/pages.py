@@ -218,6 +218,12 @@ async def case_action(request: Request, case_id: str, action: str):
         event = console.act(request, f"care:{action}", case_id, "care-case-updated", detail=text, case_id=case_id,
                             customer_id=case.customer_id, update=CARE_UPDATES[action], agent_id=user.username,
                             note=text)
+    elif action == "escalate" and case.status == "open":
+        if not text:
+            return case_page(request, case_id, error="text")
+        event = console.act(request, "care:escalate", case_id, "care-case-updated", detail=text, case_id=case_id,
+                            customer_id=case.customer_id, update="note", agent_id=user.username, note=text,
+                            escalate=True)
     elif action == "resolve" and not resolved:
         event = console.act(request, "care:resolve", case_id, "care-case-resolved", detail=text, case_id=case_id,
                             customer_id=case.customer_id, outcome=form.get("outcome") or "resolved", resolution=text)

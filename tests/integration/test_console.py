@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.store import session_factory
-from shared.store.models import ConsoleAudit, Escalation, Lead
+from shared.store.models import CareCase, ConsoleAudit, Escalation, Lead
 from tests.console_support import CUSTOMER, HANOI_LEAD, HCM_LEAD, PASSWORD, console_app, csrf_of, seeded, signed_in
 
 
@@ -153,10 +153,13 @@ def test_a_care_agent_works_a_case_to_resolved_and_reopens_it(store):
     desk = cskh.get("/care").text
     assert "case-r1" in desk
     for action, text in (("take", ""), ("note", "đã gọi khách"), ("pause", ""), ("resume", ""),
-                         ("resolve", "đã giao lại bưu phẩm")):
+                         ("escalate", "khách yêu cầu lãnh đạo"), ("resolve", "đã giao lại bưu phẩm")):
         response = cskh.post(f"/care/case-r1/{action}", data={"text": text, "csrf": csrf_of(cskh, "/care")},
                              follow_redirects=False)
         assert response.status_code == 303, (action, response.text)
+    with session_factory(url)() as session:
+        case = session.get(CareCase, "case-r1")
+        assert (case.level, case.status, case.state["resolution"]) == (1, "resolved", "đã giao lại bưu phẩm")
     assert "case-r1" not in cskh.get("/care").text
     assert cskh.post("/care/case-r1/resolve", data={"csrf": csrf_of(cskh, "/care")}).status_code == 409
     cskh.post("/care/case-r1/reopen", data={"text": "khách báo lại", "csrf": csrf_of(cskh, "/care")})
