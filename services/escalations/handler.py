@@ -48,5 +48,13 @@ def on_worked(event, ctx: Context) -> None:
         supported(ctx, event.lead_id, "call", worked_by=event.worked_by)
 
 
+def on_supported(event, ctx: Context) -> None:
+    """Supported another way (the customer called the hotline, an e-mail reply led to a call): the
+    owner has nothing left to do, so the lead leaves its worklist."""
+    escalation = ctx.session.get(Escalation, event.lead_id)
+    if escalation is not None and escalation.closed_at is None:
+        escalation.outcome, escalation.closed_at = "supported", ctx.now()
+
+
 SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned,
-                                                "lead-worked": on_worked})
+                                                "lead-worked": on_worked, "customer-supported": on_supported})

@@ -29,6 +29,15 @@ def test_a_lead_the_post_office_reached_is_supported_by_it_and_its_escalation_cl
         assert session.get(Escalation, LEAD).outcome == "supported"
 
 
+def test_a_lead_supported_another_way_leaves_the_worklist():
+    escalations = InProcess(load("escalations"))
+    escalated(escalations)
+    escalations.handle("customer-supported", lead_id=LEAD, tax_code="0100233488", province_code="01", via="hotline")
+    with escalations.session() as session:
+        assert session.get(Escalation, LEAD).closed_at is not None
+    assert escalations.handle("lead-worked", **worked("supported")).dead_letters  # nothing left to work
+
+
 def test_another_unit_or_a_second_time_is_refused_to_the_dead_letters():
     escalations = InProcess(load("escalations"))
     escalated(escalations)
