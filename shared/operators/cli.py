@@ -222,9 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--exit-after-demo", action="store_true", help="stop everything once the demonstration is done")
     up.set_defaults(func=cmd_up)
 
+    from shared.console.serve import DEFAULT_PORT
+
     console = commands.add_parser("console", help="the operator web console")
     console.add_argument("--host", default="127.0.0.1")
-    console.add_argument("--port", type=int, default=8080, help="default 8080")
+    console.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     console.set_defaults(func=cmd_console)
     users = commands.add_parser("users", help="the console's users").add_subparsers(dest="users_command", required=True)
     users_add = users.add_parser("add", help="add a user (the password is asked, or read from --password-file)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.domain.provinces import province_name
@@ -49,8 +49,8 @@ class FunnelFilter:
 
 def funnel(session: Session, where: FunnelFilter = FunnelFilter()) -> dict:
     """Counted in the database (grouped), so that a million leads are one scan, not a million rows."""
-    called = case((Lead.calls > 0, 1), else_=0)
-    rows = session.execute(where.apply(select(Lead.province_code, Lead.stage, Lead.outreach_list, func.sum(called),
+    called = func.count().filter(Lead.calls > 0)
+    rows = session.execute(where.apply(select(Lead.province_code, Lead.stage, Lead.outreach_list, called,
                                               func.count()))
                            .group_by(Lead.province_code, Lead.stage, Lead.outreach_list)).all()
     requested = session.execute(where.apply(select(OutreachRequest.channel, Lead.province_code,

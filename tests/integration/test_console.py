@@ -85,7 +85,7 @@ def test_a_wrong_password_is_refused_and_repeated_failures_throttled(app, store)
     ("admin", ["/funnel", "/audit", "/users", "/leads"], ["/care", "/imports", "/privacy"]),
     ("tct", ["/leads", "/funnel", "/imports", "/profiles"], ["/care", "/audit", "/users"]),
     ("bdt01", ["/leads", "/funnel"], ["/care", "/audit", "/imports", "/profiles"]),
-    ("cskh", ["/care", f"/care/case-r1", f"/customers/{CUSTOMER}"], ["/leads", "/funnel", "/audit", "/imports"]),
+    ("cskh", ["/care", "/care/case-r1", f"/customers/{CUSTOMER}"], ["/leads", "/funnel", "/audit", "/imports"]),
     ("tongdai", ["/profiles", "/funnel"], ["/leads", "/care", "/audit"]),
     ("dpo", ["/privacy"], ["/leads", "/care", "/funnel", "/audit"]),
 ])
