@@ -274,9 +274,9 @@ def funnel_page(request: Request, source: str | None = None, since: str | None =
                              province if province in PROVINCE_CODES else None)
     except ValueError:
         raise Refused(400, "date") from None
-    report, trend, reasons, lists, counted_at = console.counted(where, lambda session: (
+    report, trend, reasons, per_list, lists, counted_at = console.counted(where, lambda session: (
         reports.funnel(session, where), queries.trend(session, where), queries.escalation_reasons(session, where),
-        queries.sources(session)))
+        queries.by_list(session, where), queries.sources(session)))
     overall = report["overall"]
     stages = ["imported", "normalized", "list:callable", "list:email_only", "list:insufficient", "requested:email",
               "requested:sms", "requested:call", "called", "supported", "escalated"]
@@ -292,7 +292,7 @@ def funnel_page(request: Request, source: str | None = None, since: str | None =
     gettext = formatting.translations(request.session.get("lang", "vi")).gettext
     labels = {"funnel": [gettext(s) for s in stages], **{s: gettext(s) for s in ("imported", "supported", "escalated")}}
     return console.render(request, "funnel.html", report=report, stages=stages, charts=charts, reasons=reasons,
-                          chart_labels=labels, counted_at=counted_at,
+                          chart_labels=labels, counted_at=counted_at, per_list=per_list,
                           lists=lists, provinces=PROVINCE_NAMES, filters={"source": source or "", "since": since or "",
                                                                           "until": until or "", "province": province or ""})
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.operators.reports import FunnelFilter
@@ -126,6 +126,16 @@ def trend(session: Session, where: FunnelFilter) -> dict[str, dict[str, int]]:
     return dict(sorted(days.items()))
 
 
+def by_list(session: Session, where: FunnelFilter, limit: int = 50) -> list[tuple]:
+    """Per imported list (file name), the largest first: imported, normalized, supported, escalated, closed."""
+    stage = Lead.stage
+    rows = session.execute(where.apply(select(
+        Lead.source, func.count(), func.count().filter(Lead.outreach_list.is_not(None)),
+        func.count().filter(stage == "supported"), func.count().filter(stage == "escalated"),
+        func.count().filter(stage == "closed"))).group_by(Lead.source).order_by(func.count().desc()).limit(limit))
+    return [tuple(row) for row in rows]
+
+
 def sources(session: Session) -> list[str]:
     """The imported lists (file names), for the funnel's filter."""
     return [s for s in session.scalars(select(Lead.source).where(Lead.source.is_not(None)).distinct().limit(200))]
@@ -142,5 +152,5 @@ def escalation_reasons(session: Session, where: FunnelFilter) -> dict[str, int]:
 def audit_log(session: Session, username: str | None = None, limit: int = 200) -> list[ConsoleAudit]:
     query = select(ConsoleAudit).order_by(ConsoleAudit.at.desc(), ConsoleAudit.audit_id.desc()).limit(limit)
     if username:
-        query = query.where(or_(ConsoleAudit.username == username))
+        query = query.where(ConsoleAudit.username == username)
     return list(session.scalars(query))

@@ -118,6 +118,10 @@ def test_a_post_office_works_a_lead_to_supported_through_the_services(store):
     assert again.status_code == 403
     admin = signed_in(app, "admin")
     assert worked.envelope.event_id in admin.get("/audit").text
+    funnel = admin.get("/funnel", params={"source": "bhxh-2026-03.csv", "province": "01"}).text
+    by_list = funnel.split('id="by-list"')[1].split("</table>")[0]
+    # Hà Nội's two leads of that list: both imported and normalized, both supported now.
+    assert [cell.split("<")[0] for cell in by_list.split('class="num">')[1:]] == ["2", "2", "2", "0", "0"]
 
 
 def test_a_contact_found_must_be_a_real_contact(store):
