@@ -3,13 +3,20 @@ office of its province (BDT-<code>) or the head office (TCT) — and hand-backs 
 
 from __future__ import annotations
 
+from shared.domain.lifecycle import Happening, Refused, worked
 from shared.domain.provinces import TCT
+from shared.outreach import lifecycle
 from shared.outreach.announcements import announce_escalation, supported
 from shared.service import Context, Rejected, Service
 from shared.store.models import Escalation
 
 
 def on_escalated(event, ctx: Context) -> None:
+    # The hand-back's announcement moved the lead already; any other escalation moves it here (the
+    # normalizer only reads the store) or finds it moved by the service that escalated it.
+    if event.reason != "returned_to_tct" and isinstance(
+            lifecycle.move(ctx, event.lead_id, Happening.ESCALATED, event.owner), Refused):
+        return  # e.g. an escalation emitted before a hand-back was known: TCT keeps the lead
     escalation = ctx.session.get(Escalation, event.lead_id)
     if escalation is None:
         escalation = Escalation(lead_id=event.lead_id, escalated_at=ctx.now())
@@ -26,6 +33,9 @@ def on_returned(event, ctx: Context) -> None:
         raise Rejected(f"lead {event.lead_id} was never escalated, so it cannot be handed back")
     if escalation.owner != event.returned_by:
         raise Rejected(f"lead {event.lead_id} is owned by {escalation.owner}, not by {event.returned_by}")
+    outcome = lifecycle.move(ctx, event.lead_id, Happening.RETURNED, event.returned_by)
+    if isinstance(outcome, Refused):
+        raise Rejected(outcome.reason)
     escalation.returned_by = event.returned_by
     # Announced like any escalation, so downstream CRM sees the new owner.
     announce_escalation(ctx, event.lead_id, escalation.province_code, "returned_to_tct", event.note, owner=TCT)
@@ -33,8 +43,8 @@ def on_returned(event, ctx: Context) -> None:
 
 def on_worked(event, ctx: Context) -> None:
     """The owner worked the lead (the console): the escalation closes with the outcome; a customer
-    reached and helped is supported by its owner. A contact found goes back to outreach
-    (the segmenter); an inactive enterprise stays closed, `lead-worked` itself tells downstream."""
+    reached and helped is supported by its owner, an inactive enterprise closed. A contact found
+    goes back into outreach through the segmenter, which moves the lead."""
     escalation = ctx.session.get(Escalation, event.lead_id)
     if escalation is None:
         raise Rejected(f"lead {event.lead_id} was never escalated, so it cannot be worked")
@@ -42,10 +52,14 @@ def on_worked(event, ctx: Context) -> None:
         raise Rejected(f"lead {event.lead_id} is owned by {escalation.owner}, not by {event.worked_by}")
     if escalation.closed_at is not None:
         raise Rejected(f"lead {event.lead_id} was worked already ({escalation.outcome})")
-    escalation.outcome, escalation.closed_at = event.outcome, ctx.now()
     if event.outcome == "supported":
         # The contract's `via` enum cannot gain a symbol its v1 readers would fail on: the owner says who.
         supported(ctx, event.lead_id, "call", worked_by=event.worked_by)
+    elif event.outcome == "closed_inactive":
+        outcome = lifecycle.move(ctx, event.lead_id, worked(event.outcome), event.worked_by)
+        if isinstance(outcome, Refused):
+            raise Rejected(outcome.reason)
+    escalation.outcome, escalation.closed_at = event.outcome, ctx.now()
 
 
 def on_supported(event, ctx: Context) -> None:

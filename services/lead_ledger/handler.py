@@ -2,16 +2,20 @@
 
 A lead moves forward only: imported → normalized → in outreach → supported or escalated; a
 customer who is supported after an escalation (the post office reached them) counts as supported.
-The owner of an escalation moves it on (`lead-worked`): a contact found puts it back in outreach,
-an enterprise confirmed inactive is closed for good.
+The ledger observes: the events of one lead arrive on different topics in any order, so it keeps
+the furthest stage of the lifecycle's order; what services ask before acting is the lifecycle
+itself (`shared.domain.lifecycle`, stored in lead_states). The owner of an escalation moves it on
+(`lead-worked`): a contact found puts it back in outreach, an enterprise confirmed inactive is closed.
 """
 
 from __future__ import annotations
 
+from shared.domain.lifecycle import Stage
 from shared.service import Context, Service
 from shared.store.models import Lead
 
-STAGES = ("imported", "normalized", "in_outreach", "escalated", "supported", "closed")
+STAGES = tuple(s.value for s in (Stage.IMPORTED, Stage.NORMALIZED, Stage.IN_OUTREACH, Stage.ESCALATED,
+                                 Stage.SUPPORTED, Stage.CLOSED_INACTIVE))
 
 
 def _advance(lead: Lead, stage: str, ctx: Context) -> None:
@@ -68,10 +72,10 @@ def on_supported(event, ctx: Context) -> None:
 
 def on_worked(event, ctx: Context) -> None:
     lead = _lead(ctx, event.lead_id)
-    if event.outcome == "contact_found" and lead.stage == "escalated":
-        lead.stage, lead.updated_at = "in_outreach", ctx.now()
+    if event.outcome == "contact_found" and lead.stage == Stage.ESCALATED.value:
+        lead.stage, lead.updated_at = Stage.IN_OUTREACH.value, ctx.now()
     elif event.outcome == "closed_inactive":
-        _advance(lead, "closed", ctx)
+        _advance(lead, Stage.CLOSED_INACTIVE.value, ctx)
     # supported: `customer-supported` follows from the escalations service.
 
 

@@ -8,10 +8,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shared.domain.calls import DialNumber, dial_order
-from shared.domain.contact_rules import Blocked
+from shared.domain.contact_rules import DNC_CHANNELS, Blocked, Channel, parse_agreed_hours
 from shared.domain.emails import split_emails
+from shared.domain.lifecycle import Happening, Moved, worked
 from shared.domain.phones import normalize_phone
-from shared.outreach import announcements, requests
+from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
 from shared.store import deadlines
 from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
@@ -21,9 +22,12 @@ def on_lead_normalized(event, ctx: Context) -> None:
     phones = _remember(event, ctx)
     if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
+    lifecycle.move(ctx, event.lead_id, Happening.NORMALIZED)
     if event.outreach_list == "insufficient":
         announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
         return
+    if not isinstance(lifecycle.move(ctx, event.lead_id, Happening.OUTREACH_STARTED), Moved):
+        return  # the lead moved on before its plan (escalated, supported on the hotline)
     _plan(ctx, event.lead_id, list(event.emails), [p.e164 for p in event.phones if p.type == "mobile"], phones,
           event.envelope.correlation_id)
 
@@ -50,7 +54,7 @@ def _plan(ctx: Context, lead_id: str, emails: list[str], mobiles: list[str], pho
     if emailed:
         # E-mail only: the customer may reply or call the hotline; past the wait, the post office takes over.
         due = ctx.now() + ctx.policies.reply_wait
-        deadlines.schedule(ctx.session, f"reply-wait:{lead_id}", requests.REPLY_WAIT, lead_id, due,
+        deadlines.schedule(ctx.session, requests.reply_wait_id(lead_id), requests.REPLY_WAIT, lead_id, due,
                            {"correlation_id": correlation_id})
         return
     announcements.escalate(ctx, lead_id, "unreachable",
@@ -68,6 +72,9 @@ def on_lead_worked(event, ctx: Context) -> None:
         raise Rejected(f"lead {event.lead_id}: the phone number found is not a callable Vietnamese number")
     if phone is None and not emails:
         raise Rejected(f"lead {event.lead_id}: a contact found needs a valid phone number or e-mail address")
+    outcome = lifecycle.move(ctx, event.lead_id, worked(event.outcome), event.worked_by)
+    if not isinstance(outcome, Moved):
+        raise Rejected(getattr(outcome, "reason", f"lead {event.lead_id} is back in outreach already"))
     if ctx.session.get(OutreachLead, event.lead_id) is None:
         ctx.session.add(OutreachLead(lead_id=event.lead_id))  # escalated before outreach (inactive, unknown)
     position = max(ctx.session.scalars(select(Contact.position).where(Contact.lead_id == event.lead_id)), default=-1)
@@ -110,8 +117,17 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
 
 
 def on_consent_changed(event, ctx: Context) -> None:
-    state = requests.consent_of(ctx, event.contact).apply(event.status, event.channel)
+    try:
+        hours = parse_agreed_hours(event.agreed_hours)
+    except ValueError as exc:
+        raise Rejected(str(exc)) from None
+    state = requests.consent_of(ctx, event.contact).apply(event.status, event.channel, hours)
     requests.record_consent(ctx, event.contact, state)
+    if event.status in ("withdrawn", "dnc_listed", "erased"):
+        # An opt-out stops that kind of contact at once: recall what is asked and not yet carried out.
+        scope = frozenset(Channel) if event.channel == "all" or event.status == "erased" else {Channel(event.channel)}
+        requests.cancel_outstanding(ctx, event.contact, frozenset(scope & DNC_CHANNELS if event.status == "dnc_listed"
+                                                                  else scope), f"{event.status} ({event.source})")
     if event.status == "erased":
         # The person asked to be forgotten: only the suppression entry itself stays, so that they
         # are never contacted again (and a later list's evidence about them is not kept either).

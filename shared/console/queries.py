@@ -127,12 +127,12 @@ def trend(session: Session, where: FunnelFilter) -> dict[str, dict[str, int]]:
 
 
 def by_list(session: Session, where: FunnelFilter, limit: int = 50) -> list[tuple]:
-    """Per imported list (file name), the largest first: imported, normalized, supported, escalated, closed."""
+    """Per imported list (file name), the largest first: imported, normalized, supported, escalated, closed as inactive."""
     stage = Lead.stage
     rows = session.execute(where.apply(select(
         Lead.source, func.count(), func.count().filter(Lead.outreach_list.is_not(None)),
         func.count().filter(stage == "supported"), func.count().filter(stage == "escalated"),
-        func.count().filter(stage == "closed"))).group_by(Lead.source).order_by(func.count().desc()).limit(limit))
+        func.count().filter(stage == "closed_inactive"))).group_by(Lead.source).order_by(func.count().desc()).limit(limit))
     return [tuple(row) for row in rows]
 
 

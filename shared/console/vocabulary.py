@@ -7,7 +7,7 @@ def N_(message: str) -> str:
 
 
 ROLES = (N_("admin"), N_("tct_supervisor"), N_("bdt_staff"), N_("care_agent"), N_("callcentre_supervisor"), N_("dpo"))
-STAGES = (N_("imported"), N_("normalized"), N_("in_outreach"), N_("escalated"), N_("supported"), N_("closed"),
+STAGES = (N_("imported"), N_("normalized"), N_("in_outreach"), N_("escalated"), N_("supported"),
           N_("list:callable"), N_("list:email_only"), N_("list:insufficient"), N_("requested:email"),
           N_("requested:sms"), N_("requested:call"), N_("called"))
 REASONS = (N_("inactive"), N_("not_found"), N_("insufficient_contacts"), N_("unreachable"), N_("no_email_reply"),

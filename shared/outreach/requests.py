@@ -18,19 +18,27 @@ DAY = dt.timedelta(hours=24)
 REPLY_WAIT = "reply_wait"
 
 
+def reply_wait_id(lead_id: str) -> str:
+    """The deadline of an e-mail-only lead's wait for a reply."""
+    return f"reply-wait:{lead_id}"
+
+
 def consent_of(ctx: Context, contact: str) -> rules.ConsentState:
     row = ctx.session.get(Consent, contact)
     if row is None:
         return rules.ConsentState.unknown()
     return rules.ConsentState(granted=frozenset(map(rules.Channel, row.granted)),
                               withdrawn=frozenset(map(rules.Channel, row.withdrawn)),
-                              dnc_listed=row.dnc_listed, erased=row.erased)
+                              dnc_listed=row.dnc_listed, erased=row.erased,
+                              agreed_hours=tuple((rules.Channel(channel), rules.parse_agreed_hours(hours))
+                                                 for channel, hours in sorted((row.agreed_hours or {}).items())))
 
 
 def record_consent(ctx: Context, contact: str, state: rules.ConsentState) -> None:
     row = ctx.session.get(Consent, contact) or Consent(contact=contact)
     row.granted, row.withdrawn = sorted(c.value for c in state.granted), sorted(c.value for c in state.withdrawn)
     row.dnc_listed, row.erased, row.updated_at = state.dnc_listed, state.erased, ctx.now()
+    row.agreed_hours = {c.value: rules.format_hours(h) for c, h in state.agreed_hours} or None
     ctx.session.add(row)
 
 
@@ -92,14 +100,42 @@ def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
     return decision
 
 
-def request_profile_callback(ctx: Context, msisdn: str, reason: str) -> rules.Send | rules.Blocked:
-    """The call-back a dropped profile collection owes the customer: a service call they were in
-    the middle of, not marketing; it still never reaches a person who asked to be erased."""
-    decision = _permitted(ctx, rules.Channel.CALL, msisdn, False, ctx.now())
+def request_profile_callback(ctx: Context, msisdn: str, to: str, reason: str, missing_fields: list[str],
+                             call_id: str | None) -> rules.Send | rules.Blocked:
+    """The call-back a dropped profile collection owes the customer, to the number they called
+    from: a service call they were in the middle of, not marketing; it still never reaches a
+    person who asked to be erased."""
+    decision = _permitted(ctx, rules.Channel.CALL, to, False, ctx.now())
     if isinstance(decision, rules.Send):
-        ctx.emit("call-requested", subject_type="subscriber", subject_id=msisdn, to=msisdn,
-                 purpose="profile_callback", attempt=1, reason=reason)
+        ctx.emit("call-requested", subject_type="subscriber", subject_id=msisdn, to=to,
+                 purpose="profile_callback", attempt=1, reason=reason, missing_fields=missing_fields,
+                 callback_for=call_id)
     return decision
+
+
+def withdraw(ctx: Context, contact: str, kind: str, channel: str, source: str, evidence: str,
+             at: dt.datetime) -> None:
+    """Announces an opt-out received on a channel (an SMS "TC", a call that ended "do not call
+    again", an e-mail asking to stop); the segmenter records it and recalls pending requests."""
+    ctx.emit("consent-changed", contact=contact, contact_kind=kind, channel=channel, status="withdrawn",
+             source=source, evidence=evidence, changed_at=at)
+
+
+def cancel_outstanding(ctx: Context, contact: str, channels: frozenset[rules.Channel], reason: str) -> None:
+    """Recalls what careflow asked the marketing tool or the telephony platform to send to
+    `contact` on `channels` in the last 24 h or later: whatever of it is not yet carried out must
+    not be (`outreach-cancelled`, one per channel). A send older than a day has long happened."""
+    since = ctx.now() - DAY
+    for channel in sorted(channels, key=lambda c: c.value):
+        ids = list(ctx.session.scalars(select(OutreachRequest.request_id).where(
+            OutreachRequest.contact == contact, OutreachRequest.channel == channel.value,
+            OutreachRequest.send_at > since).order_by(OutreachRequest.send_at)))
+        if ids:
+            ctx.emit("outreach-cancelled", contact=contact, channel=channel.value, request_ids=ids, reason=reason)
+        if channel is rules.Channel.CALL:
+            for task in ctx.session.scalars(select(CallTask).where(CallTask.number == contact,
+                                                                   CallTask.status == "requested")):
+                task.status, task.updated_at = "cancelled", ctx.now()
 
 
 def dial_numbers(ctx: Context, lead_id: str) -> list[DialNumber]:

@@ -148,7 +148,7 @@ def test_a_hand_back_goes_to_tct_who_then_works_it(store):
     assert "Sài Gòn Xanh" in tct.get("/leads").text
     tct.post(f"/leads/{HCM_LEAD}/work", data={"outcome": "closed_inactive", "csrf": csrf_of(tct, "/leads")})
     with session_factory(url)() as session:
-        assert session.get(Lead, HCM_LEAD).stage == "closed"
+        assert session.get(Lead, HCM_LEAD).stage == "closed_inactive"
 
 
 def test_a_care_agent_works_a_case_to_resolved_and_reopens_it(store):

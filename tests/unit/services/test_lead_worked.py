@@ -74,4 +74,4 @@ def test_the_ledger_puts_a_re_contacted_lead_back_in_outreach_and_closes_an_inac
     ledger.handle("lead-worked", **{**worked("closed_inactive"), "lead_id": "mst:0314409058"})
     with ledger.session() as session:
         assert session.get(Lead, LEAD).stage == "in_outreach"
-        assert session.get(Lead, "mst:0314409058").stage == "closed"
+        assert session.get(Lead, "mst:0314409058").stage == "closed_inactive"

@@ -137,7 +137,9 @@ def test_an_erased_person_leaves_only_a_suppression_entry_and_is_never_contacted
     segmenter = InProcess(load("segmenter"))
     granted(segmenter, MOBILE)
     segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")]))
-    assert changed(segmenter, MOBILE, "erased").events == []
+    # The SMS and the call asked for and maybe not yet carried out are recalled.
+    assert [(e.channel, e.reason) for e in changed(segmenter, MOBILE, "erased").of("outreach-cancelled")] == [
+        ("call", "erased (test)"), ("sms", "erased (test)")]
     changed(segmenter, MOBILE, "granted")  # erasure is final: a later list cannot bring the person back
     with segmenter.session() as session:
         assert session.scalars(select(Contact).where(Contact.value == MOBILE)).all() == []

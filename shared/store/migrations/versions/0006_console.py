@@ -1,15 +1,15 @@
 """operator console: users, audit log; escalations closed by their owner
 
-Revision ID: 0002_console
-Revises: 0001
+Revision ID: 0006
+Revises: 0005
 """
 from alembic import op
 import sqlalchemy as sa
 import shared.store.models
 
 
-revision = '0002_console'
-down_revision = '0001'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
