@@ -17,7 +17,7 @@ from shared.domain.phones import normalize_phone
 from shared.domain.tax_codes import normalize_tax_code
 from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Service
-from shared.store.models import CallTask, Contact, LeadStateRow, OutreachLead, UnmatchedCall
+from shared.store.models import CallTask, Contact, LeadStateRow, OutreachLead, OutreachRequest, UnmatchedCall
 
 
 def on_call_ended(event, ctx: Context) -> None:
@@ -41,7 +41,8 @@ def on_call_ended(event, ctx: Context) -> None:
         contact.dead = True
     numbers = requests.dial_numbers(ctx, event.subject_id)
     while True:
-        step = next_step(numbers, event.number, attempt, disposition, ctx.now(), event.callback_at, ctx.policies.calls)
+        step = next_step(numbers, event.number, attempt, disposition, ctx.now(), event.callback_at, ctx.policies.calls,
+                         called=_called_numbers(ctx, event.subject_id))
         if not isinstance(step, Supported) and not lifecycle.allowed(
                 lifecycle.move(ctx, event.subject_id, Happening.OUTREACH_STARTED)):
             return  # the lead moved on (supported on the hotline, escalated): no more calls from careflow
@@ -58,6 +59,12 @@ def on_call_ended(event, ctx: Context) -> None:
         numbers = [dataclasses.replace(n, dead=True) if n.e164 == step.number else n for n in numbers]
         if step.number == event.number:
             disposition = Disposition.INVALID_NUMBER
+
+
+def _called_numbers(ctx: Context, lead_id: str) -> frozenset[str]:
+    """Every number careflow asked the telephony platform to call for this lead."""
+    return frozenset(ctx.session.scalars(select(OutreachRequest.contact).where(
+        OutreachRequest.lead_id == lead_id, OutreachRequest.channel == "call")))
 
 
 def _inbound_lead(event, ctx: Context) -> str | None:

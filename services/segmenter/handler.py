@@ -15,7 +15,7 @@ from shared.domain.phones import normalize_phone
 from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
 from shared.store import deadlines
-from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
+from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, Deadline, OutreachLead
 
 
 def on_lead_normalized(event, ctx: Context) -> None:
@@ -148,6 +148,8 @@ def prefetch(events: list, session: Session) -> None:
     session.prefetch(OutreachLead, [lead.lead_id for lead in leads])
     session.prefetch(CallTask, [lead.lead_id for lead in leads])
     session.prefetch(Consent, contacts)
+    session.prefetch(Deadline, [f"reply-wait:{lead.lead_id}" for lead in leads])
+    requests.prefetch_recent_sends(session, contacts)
 
 
 SERVICE = Service(name="segmenter", handlers={"lead-normalized": on_lead_normalized,

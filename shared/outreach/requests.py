@@ -5,8 +5,10 @@ segmenter, the replies and call-outcome services, the profile call-back)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from shared.domain import contact_rules as rules
 from shared.domain.calls import DialNumber
@@ -16,6 +18,8 @@ from shared.store.models import CallTask, Consent, Contact, OutreachRequest
 
 DAY = dt.timedelta(hours=24)
 REPLY_WAIT = "reply_wait"
+_SENDS, _SENDS_SINCE = "careflow.recent_sends", "careflow.recent_sends_since"
+_SLICE = 10_000  # SQLite takes at most 32,766 parameters in a statement
 
 
 def reply_wait_id(lead_id: str) -> str:
@@ -42,10 +46,41 @@ def record_consent(ctx: Context, contact: str, state: rules.ConsentState) -> Non
     ctx.session.add(row)
 
 
+def prefetch_recent_sends(session: Session, contacts: Iterable[str]) -> None:
+    """Marks `contacts` as a batch's: their last day's marketing requests are read in one query the
+    first time a cap is checked, and then counted in memory, the batch's own requests included (a
+    contact two leads of one batch share reaches its cap across both)."""
+    session.info.setdefault(_SENDS, {}).update((contact, None) for contact in contacts)
+
+
 def _recent_sends(ctx: Context, channel: rules.Channel, contact: str, at: dt.datetime) -> list[dt.datetime]:
-    return list(ctx.session.scalars(select(OutreachRequest.send_at).where(
-        OutreachRequest.contact == contact, OutreachRequest.channel == channel.value,
-        OutreachRequest.marketing.is_(True), OutreachRequest.send_at > at - DAY).order_by(OutreachRequest.send_at)))
+    sends = _sends_in_memory(ctx, contact, at)
+    if sends is None:
+        return list(ctx.session.scalars(select(OutreachRequest.send_at).where(
+            OutreachRequest.contact == contact, OutreachRequest.channel == channel.value,
+            OutreachRequest.marketing.is_(True), OutreachRequest.send_at > at - DAY).order_by(OutreachRequest.send_at)))
+    # A request whose handler failed was rolled back with its savepoint: it no longer counts.
+    return sorted(r.send_at for r in sends if r.channel == channel.value and r.send_at > at - DAY
+                  and (inspect(r).persistent or inspect(r).pending))
+
+
+def _sends_in_memory(ctx: Context, contact: str, at: dt.datetime) -> list[OutreachRequest] | None:
+    """The contact's marketing requests since a day before the batch's first cap check, if prefetched."""
+    index: dict[str, list[OutreachRequest] | None] | None = ctx.session.info.get(_SENDS)
+    if index is None or contact not in index:
+        return None
+    since = ctx.session.info.get(_SENDS_SINCE)
+    if since is None:
+        since = ctx.session.info[_SENDS_SINCE] = ctx.now() - DAY
+        wanted = sorted(index)
+        for contact_ in wanted:
+            index[contact_] = []
+        for start in range(0, len(wanted), _SLICE):
+            for row in ctx.session.scalars(select(OutreachRequest).where(
+                    OutreachRequest.contact.in_(wanted[start:start + _SLICE]), OutreachRequest.marketing.is_(True),
+                    OutreachRequest.send_at > since)):
+                index[row.contact].append(row)
+    return index[contact] if at - DAY >= since else None
 
 
 def _permitted(ctx: Context, channel: rules.Channel, contact: str, marketing: bool,
@@ -58,8 +93,12 @@ def _permitted(ctx: Context, channel: rules.Channel, contact: str, marketing: bo
 
 def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: str, marketing: bool,
             send_at: dt.datetime) -> None:
-    ctx.session.add(OutreachRequest(request_id=event.envelope.event_id, lead_id=lead_id, channel=channel.value,
-                                    contact=contact, marketing=marketing, send_at=send_at))
+    request = OutreachRequest(request_id=event.envelope.event_id, lead_id=lead_id, channel=channel.value,
+                              contact=contact, marketing=marketing, send_at=send_at)
+    ctx.session.add(request)
+    sends = ctx.session.info.get(_SENDS, {}).get(contact)
+    if marketing and sends is not None:
+        sends.append(request)
 
 
 def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:

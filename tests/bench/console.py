@@ -73,20 +73,15 @@ def timed(client, path: str, repeats: int) -> tuple[float, list[float]]:
 
 def bench_console(leads: int, repeats: int) -> None:
     from argon2 import PasswordHasher, profiles
-    from sqlalchemy import create_engine, text
 
     from shared.console import access
     from shared.store import migrate, session_factory
-    from tests.conftest import postgres_cluster
     from tests.console_support import PASSWORD, console_app, signed_in
+    from tests.postgres import fresh_database, postgres_bindir, throwaway_postgres
 
     access._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
-    with postgres_cluster() as server:
-        engine = create_engine(server, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text('CREATE DATABASE "console_bench"'))
-        engine.dispose()
-        url = server.rsplit("/", 1)[0] + "/console_bench"
+    with throwaway_postgres(postgres_bindir()) as server:
+        url = fresh_database(server)
         migrate(url)
         started = time.perf_counter()
         fill(url, leads)
