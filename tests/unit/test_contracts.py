@@ -26,6 +26,7 @@ SPEC_EVENTS = {
     "care-case-escalated", "subscriber-upserted", "subscriber-call-answered", "profile-prompted",
     "profile-skipped", "profile-collected", "subscriber-profile-updated", "sms-replied", "outreach-cancelled",
     "subject-erasure-requested", "subject-erased",
+    "lead-worked",  # the owner of an escalation works the lead from the console
 }
 
 
