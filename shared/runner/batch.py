@@ -24,8 +24,18 @@ from shared.service import Context, Output, ReadOnlyStore, Rejected, Service, St
 
 log = logging.getLogger("careflow.runner")
 
+
+class OutputTooLarge(ValueError):
+    """A handler's output larger than the broker accepts: the event is dead-lettered and its store changes undone."""
+
+
 # Errors that retrying cannot cure: bad input, not a passing fault.
 PERMANENT_ERRORS = (Rejected, ReadOnlyStore, ValidationError, ValueError)
+
+
+def source(record: Record) -> tuple[str, int, int]:
+    """Where a record came from: how `BatchHandler.handle_each` is told which records to dead-letter."""
+    return record.topic(), record.partition(), record.offset()
 
 
 class BatchHandler:
@@ -45,15 +55,25 @@ class BatchHandler:
     def event_type(self, record: Record) -> str:
         return record.topic()[len(self.prefix):]
 
-    def handle(self, records: list[Record]) -> list[Output]:
+    def handle(self, records: list[Record], unproducible: dict[tuple[str, int, int], Exception] | None = None
+               ) -> list[Output]:
         """The outputs of a batch; a store-writing service's changes are committed on return."""
+        return [output for _, outputs in self.handle_each(records, unproducible) for output in outputs]
+
+    def handle_each(self, records: list[Record], unproducible: dict[tuple[str, int, int], Exception] | None = None
+                    ) -> list[tuple[Record, list[Output]]]:
+        """Each record with its outputs. The records in `unproducible` (by `source`) had outputs the
+        broker refused in an earlier try of this batch: they go to their dead-letter topic instead."""
+        unproducible = unproducible or {}
         decoded = [(record, self._decode(record)) for record in records]
         with self._unit_of_work() as session:
             events = [event for _, event in decoded if isinstance(event, BaseModel)]
             done = self._already_processed(session, events)
             if self.service.prefetch is not None and session is not None:
                 self.service.prefetch([e for e in events if e.envelope.event_id not in done], session)
-            return [output for record, event in decoded for output in self._handle(record, event, session, done)]
+            return [(record, [dead_letter(self.service.name, record, unproducible[source(record)], tries=1)]
+                     if source(record) in unproducible else self._handle(record, event, session, done))
+                    for record, event in decoded]
 
     def context(self, cause_id: str, correlation_id: str, session: Session | None) -> Context:
         return Context(self.service.name, cause_id, correlation_id, self.clock, session, self.policies, self.prefix)
@@ -96,6 +116,7 @@ class BatchHandler:
             try:
                 with session.begin_nested() if records else contextlib.nullcontext():
                     handler(event, ctx)
+                    self._check_sizes(ctx.outputs)
                     if session is not None and not records and (session.new or session.dirty or session.deleted):
                         session.rollback()
                         raise ReadOnlyStore(f"{self.service.name} reads the store only, yet its handler changed it")
@@ -119,3 +140,11 @@ class BatchHandler:
             done[event_id] = ctx.outputs
             return ctx.outputs
         raise AssertionError("unreachable: the last attempt returns")
+
+    def _check_sizes(self, outputs: list[Output]) -> None:
+        """Inside the handler's savepoint: an output the producer would refuse undoes the handler's changes."""
+        for output in outputs:
+            size = len(output.value) + len(output.key)
+            if size > self.settings.max_message_bytes:
+                raise OutputTooLarge(f"{output.topic} output of {size} bytes exceeds the "
+                                     f"{self.settings.max_message_bytes}-byte message limit")
