@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # The bound of every blocking Kafka client call (transactions, flush, close): past it the call is
     # given up, its transaction aborted or its producer replaced, and the batch runs again.
     kafka_call_timeout_seconds: float = 15.0
+    # How long the coordinator lets a transaction stay open before it aborts it (a broker or an
+    # instance away that long): its batch runs again.
+    transaction_timeout_ms: int = 30000
     # The largest record (key and value) a handler may emit: the producer's message.max.bytes.
     max_message_bytes: int = 1_000_000
     tick_seconds: float = 1.0

@@ -42,6 +42,7 @@ from shared.kafka import client_config, ensure_all_topics, produce
 from shared.observability import metrics
 from shared.runner import deadlines
 from shared.runner.batch import BatchHandler, source
+from shared.runner.dead_letters import Unproducible
 from shared.service import Output, Service, StoreAccess
 from shared.store import session_factory
 
@@ -67,12 +68,6 @@ class CallTimedOut(Exception):
 
 class ServiceExit(Exception):
     """The service cannot go on: the one line the log says why."""
-
-
-class Unproducible(Exception):
-    def __init__(self, record_source: tuple[str, int, int], error: KafkaError):
-        super().__init__(error.str())
-        self.source, self.error = record_source, error
 
 
 class Calls:
@@ -145,8 +140,11 @@ class ServiceRunner:
         # part of the answered call's p99. The next producer in turn finished its markers long ago.
         # Batches still commit one after the other, in order, so offsets commit in order as before.
         self._producer_config = {
-            **common, "linger.ms": 5, "compression.type": "lz4", "transaction.timeout.ms": 30000,
-            "message.max.bytes": settings.max_message_bytes,
+            **common, "linger.ms": 5, "compression.type": "lz4",
+            "transaction.timeout.ms": settings.transaction_timeout_ms,
+            # The broker judges a record's size compressed; a dead letter is a consumed record, which the
+            # broker took compressed. Handlers' outputs are held to max_message_bytes before (BatchHandler).
+            "message.max.bytes": 64 * 1024 * 1024,
             # The backoff of the requests that are retried on CONCURRENT_TRANSACTIONS regardless
             # (exponential up to 1 s): librdkafka's default 100 ms would put that much into a batch's latency.
             "retry.backoff.ms": 10,
@@ -157,7 +155,7 @@ class ServiceRunner:
         self.bound = settings.kafka_call_timeout_seconds
         self._abandoned: list[Producer] = []  # kept alive: destroying one with a call stuck inside would block
         self._last_fenced: dict[int, float] = {}
-        self._delivery_errors: list[tuple[tuple[str, int, int], KafkaError]] = []
+        self._delivery_errors: list[tuple[int, tuple[str, int, int], KafkaError]] = []
         self._next_tick = 0.0
         self._next_lag_report = 0.0
 
@@ -283,10 +281,7 @@ class ServiceRunner:
                            self._next_offsets(messages), self.consumer.consumer_group_metadata(), self.bound)
                 self._commit(producer)
             except Unproducible as poison:
-                log.warning("an output cannot be produced: its event goes to the dead letters, the batch runs again",
-                            extra={"source_topic": poison.source[0], "offset": poison.source[2],
-                                   "error": str(poison)})
-                unproducible[poison.source] = poison
+                self._poisoned(unproducible, poison)
                 self._recover(turn, None)
                 continue
             except OperationalError as exc:  # the store is away (restarting, failing over)
@@ -297,7 +292,7 @@ class ServiceRunner:
                 return
             except (KafkaException, CallTimedOut) as exc:
                 if poison := self._take_unproducible():
-                    unproducible[poison.source] = poison
+                    self._poisoned(unproducible, poison)
                     self._recover(turn, None)
                     continue
                 log.warning("transaction failed, batch will be redelivered", extra={"error": str(exc)})
@@ -306,6 +301,19 @@ class ServiceRunner:
                 return
             self._count(messages, [o for _, outputs in per_record for o in outputs])
             return
+
+    @staticmethod
+    def _poisoned(unproducible: dict[tuple[str, int, int], Exception], poison: Unproducible) -> None:
+        """The batch runs again with the record dead-lettered; if its dead letter was the one refused
+        (the record itself too large), with a dead letter that carries the headers only."""
+        log.warning("an output cannot be produced: its event goes to the dead letters, the batch runs again",
+                    extra={"source_topic": poison.source[0], "offset": poison.source[2], "error": str(poison)})
+        if getattr(unproducible.get(poison.source), "drop_value", False):
+            raise ServiceExit(f"not even a dead letter of {poison.source} can be produced: {poison}")
+        if poison.source in unproducible:
+            poison = Unproducible(poison.source, f"{unproducible[poison.source]}; its dead letter: {poison}",
+                                  drop_value=True)
+        unproducible[poison.source] = poison
 
     def _next_turn(self) -> int:
         self._turn = (self._turn + 1) % len(self.producers)
@@ -368,19 +376,24 @@ class ServiceRunner:
             except KafkaException as exc:
                 error = exc.args[0]
                 if record_source is not None and error.code() in UNPRODUCIBLE:
-                    raise Unproducible(record_source, error) from exc
+                    raise Unproducible(record_source, error.str()) from exc
                 raise
         if self.stopping:
             raise Stopping("produce")
 
-    def _delivered(self, record_source: tuple[str, int, int] | None, error: KafkaError | None, _message) -> None:
+    def _delivered(self, record_source: tuple[str, int, int] | None, error: KafkaError | None, message) -> None:
         if error is not None and record_source is not None and error.code() in UNPRODUCIBLE:
-            self._delivery_errors.append((record_source, error))
+            size = len(message.value() or b"") + len(message.key() or b"")
+            self._delivery_errors.append((size, record_source, error))
 
     def _take_unproducible(self) -> Unproducible | None:
-        """The first output the broker refused for good in the failed transaction, if any."""
+        """The output the broker refused for good in the failed transaction, if any. The broker refuses
+        a whole batch of records for one too large: the largest of them is the one."""
         errors, self._delivery_errors = self._delivery_errors, []
-        return Unproducible(*errors[0]) if errors else None
+        if not errors:
+            return None
+        _, record_source, error = max(errors, key=lambda e: e[0])
+        return Unproducible(record_source, error.str())
 
     def _count(self, messages: list[Message], outputs: list[Output]) -> None:
         """Once the transaction committed: what it consumed and produced, per topic."""
