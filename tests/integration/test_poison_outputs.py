@@ -11,6 +11,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from shared.kafka import Publisher, ensure_all_topics
+from shared.operators import dlq
 from tests.support import TopicReader, start_service
 
 pytestmark = pytest.mark.integration
@@ -54,3 +55,22 @@ def test_outputs_too_large_or_refused_by_the_topic_dead_letter_their_event_and_t
     assert types == ["OutputTooLarge", "Unproducible"], types
     errors = " ".join(h["error"].decode() for h in reasons.values())
     assert "exceeds" in errors and "too large" in errors.lower(), errors
+
+    # The operator's view: list by error type, show with personal data masked, replay each once.
+    letters = dlq.dead_letters(bootstrap, prefix, topic="lead-imported")
+    assert sorted(letter.error_type for letter in letters) == ["OutputTooLarge", "Unproducible"]
+    assert [letter.error_type for letter in dlq.dead_letters(bootstrap, prefix, error_type="Unproducible")] == [
+        "Unproducible"]
+    shown = dlq.show(letters[0], prefix)
+    assert "091***78" in shown["event"] and "345" not in shown["event"]
+    done, skipped = dlq.replay(bootstrap, letters, "ops-1", prefix)
+    assert (len(done), skipped) == (2, [])
+    done, skipped = dlq.replay(bootstrap, letters, "ops-2", prefix)
+    assert done == [] and sorted(skipped) == sorted(letter.coordinates for letter in letters)
+    source = TopicReader(bootstrap, prefix + "lead-imported")
+    try:
+        replays = [m for m in source.read_until(42, timeout=30, settle=1) if dict(m.headers() or ()).get("replayed_from")]
+    finally:
+        source.close()
+    assert sorted(dict(m.headers())["replayed_from"].decode() for m in replays) == sorted(
+        letter.coordinates for letter in letters)
