@@ -4,9 +4,13 @@ the test moves, and no broker. What a service emits comes back decoded, in order
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from dataclasses import dataclass, field
+from functools import cache
 
 from pydantic import BaseModel
+from sqlalchemy import create_engine
+from sqlalchemy.pool import StaticPool
 
 from shared.config import Policies, Settings
 from shared.contract import build_event, contract, decode, encode, envelope
@@ -18,6 +22,18 @@ from shared.store.models import Base
 
 # 10:00 in Vietnam on a Tuesday: inside every contact window.
 MORNING = dt.datetime(2026, 3, 10, 3, 0, tzinfo=dt.timezone.utc)
+# SQL compiled once for every InProcess store: each has an engine of its own, whose own cache would
+# compile every statement again (most of a handler test's time).
+_COMPILED: dict = {}
+
+
+@cache
+def _schema() -> sqlite3.Connection:
+    """An in-memory database with the store's tables, created once: each new store is a copy of it
+    (creating the tables again costs more than the handlers' work in a test)."""
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    Base.metadata.create_all(engine)
+    return engine.raw_connection().driver_connection
 
 
 @dataclass
@@ -62,11 +78,23 @@ class Emitted:
 
 class InProcess:
     def __init__(self, service: Service, *, policies: Policies | None = None, now: dt.datetime = MORNING,
-                 database_url: str = "sqlite://", **settings):
+                 database_url: str = "sqlite://", store: InProcess | None = None, **settings):
+        """`store`: another service's InProcess whose database this one shares, as deployed services
+        share theirs (the calls service reads the contacts and consent the segmenter keeps)."""
         self.now = now
         self.settings = Settings(DATABASE_URL=database_url, max_tries=1, retry_backoff_seconds=0, **settings)
-        self.sessions = session_factory(database_url, for_writes=True)
-        Base.metadata.create_all(self.sessions.kw["bind"])
+        if store is not None:
+            self.sessions = store.sessions
+        else:
+            self.sessions = session_factory(database_url, for_writes=True)
+            engine = self.sessions.kw["bind"].execution_options(compiled_cache=_COMPILED)
+            self.sessions.configure(bind=engine)
+            if database_url == "sqlite://":
+                connection = engine.raw_connection()
+                _schema().backup(connection.driver_connection)
+                connection.close()
+            else:
+                Base.metadata.create_all(engine)
         self.batch = BatchHandler(service, self.settings, policies or Policies(self.settings), lambda: self.now,
                                   self.sessions)
         self._offset = 0

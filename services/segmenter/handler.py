@@ -63,7 +63,9 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
         if not known or ctx.session.get(Contact, (event.lead_id, value)) is None:
             added.append(Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
                                  position=position, dead=False, given_by_customer=False))
-            ctx.session.add(added[-1])
+            # An erased person is planned for (the rules block them, saying why) but never stored again.
+            if not requests.consent_of(ctx, value).erased:
+                ctx.session.add(added[-1])
     return None if known else [requests.dial_number(c) for c in added if c.kind == "phone"]
 
 
@@ -72,13 +74,13 @@ def on_consent_changed(event, ctx: Context) -> None:
     requests.record_consent(ctx, event.contact, state)
     if event.status == "erased":
         # The person asked to be forgotten: only the suppression entry itself stays, so that they
-        # are never contacted again.
+        # are never contacted again (and a later list's evidence about them is not kept either).
         ctx.session.execute(delete(Contact).where(Contact.value == event.contact))
         ctx.session.execute(update(ConsentEvidence).where(ConsentEvidence.contact == event.contact)
                             .values(evidence=None))
     ctx.session.add(ConsentEvidence(event_id=event.envelope.event_id, contact=event.contact, channel=event.channel,
                                     status=event.status, source=event.source,
-                                    evidence=None if event.status == "erased" else event.evidence,
+                                    evidence=None if state.erased else event.evidence,
                                     changed_at=event.changed_at))
 
 

@@ -1,5 +1,9 @@
 """After-sales care end to end: the care-cases service as a process on the real broker; the test
-plays the hotline, the agents and the CRM, and moves time through the service's clock file."""
+plays the hotline, the agents and the CRM, and moves time through the service's clock file.
+
+The handlers' paths (routing, a paused clock, the ladder, reopening, rejected requests) are tested
+in-process (tests/unit/services/test_care_cases.py); this journey keeps the SLA deadlines fired by
+the running service as its clock moves, and the cases report read from what it stored."""
 
 from __future__ import annotations
 
@@ -59,7 +63,6 @@ def test_requests_open_cases_breaches_escalate_and_resolved_matters_reopen(care,
                           channel="hotline_1900", text="Yêu cầu hỗ trợ")
         publisher.flush()
 
-    request("r-unknown", "mst:0100233488", "complaint")     # never supported: rejected, not opened
     request("r1", "mst:0314409058", "pickup_urging")
     request("r2", "0300000018", "complaint")                 # the customer named by tax code
     request("r3", "name:xx:1a2b3c", "consult_service")
@@ -69,26 +72,15 @@ def test_requests_open_cases_breaches_escalate_and_resolved_matters_reopen(care,
     assert owners == {"case-r1": ("pickup_urging", "BDT-79", 0), "case-r2": ("complaint", "COMPLAINTS", 0),
                       "case-r3": ("consult_service", "HOTLINE", 0), "case-r4": ("consult_software", "HOTLINE", 0)}
 
-    dlq = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "care-requested.dlq")
-    [rejected] = dlq.read_until(1)
-    assert "not a supported customer" in dict(rejected.headers())["error"].decode()
-    dlq.close()
-
-    # The customer of r3 is asked for documents: the SLA clock stops while they are awaited.
-    publisher.publish("care-case-updated", case_id="case-r3", customer_id="name:xx:1a2b3c",
-                      update="waiting_on_customer", agent_id="CSKH-02", note="chờ khách gửi giấy tờ")
-    publisher.flush()
-    wait_for(lambda: cases()["case-r3"].status == "waiting_on_customer", message="the pause")
-
     set_file_clock(clock_file, START + dt.timedelta(hours=8))  # the complaint's 8 h SLA, exactly
     wait_for(lambda: cases()["case-r2"].level == 1, message="the first complaint escalation")
     assert cases()["case-r2"].owner == "COMPLAINTS-LEAD"
     assert {c.case_id for c in cases().values() if c.level} == {"case-r2"}
 
     set_file_clock(clock_file, START + dt.timedelta(hours=30))
-    wait_for(lambda: cases()["case-r4"].level == 1 and cases()["case-r2"].level == 2, message="more breaches")
+    wait_for(lambda: cases()["case-r4"].level == cases()["case-r3"].level == 1 and cases()["case-r2"].level == 2,
+             message="more breaches")
     assert cases()["case-r2"].owner == "TCT"                 # a second breach escalates again
-    assert cases()["case-r3"].level == 0                     # paused: no breach
     assert cases()["case-r1"].level == 0                     # pickup urging has 48 h
 
     publisher.publish("care-case-resolved", case_id="case-r1", customer_id="mst:0314409058", outcome="resolved",
@@ -104,11 +96,11 @@ def test_requests_open_cases_breaches_escalate_and_resolved_matters_reopen(care,
     opened.close()
 
     escalated = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "care-case-escalated")
-    escalated.read_until(3, settle=2)
+    escalated.read_until(4, settle=2)
     ladder = sorted((e.case_id, e.level, e.from_owner, e.to_owner) for e in escalated.events("care-case-escalated"))
     escalated.close()
     assert ladder == [("case-r2", 1, "COMPLAINTS", "COMPLAINTS-LEAD"), ("case-r2", 2, "COMPLAINTS-LEAD", "TCT"),
-                          ("case-r4", 1, "HOTLINE", "HOTLINE-LEAD")]
+                      ("case-r3", 1, "HOTLINE", "HOTLINE-LEAD"), ("case-r4", 1, "HOTLINE", "HOTLINE-LEAD")]
 
     env = {"DATABASE_URL": sqlite_url, "CAREFLOW_CLOCK_FILE": str(clock_file), "PATH": "/usr/bin:/bin"}
     report = json.loads(subprocess.run([sys.executable, "-m", "shared.operators.cli", "cases", "--json"], cwd=ROOT, env=env,

@@ -1,5 +1,10 @@
 """Process B end to end: the directory, eligibility and profile updater as processes on the real
-broker; the test plays the CRM, the telephony platform and the agent desktop."""
+broker; the test plays the CRM, the telephony platform and the agent desktop.
+
+Each handler's paths (every skip reason, the priority reasons, a subscriber not in the directory, a
+value outside the catalogue, a call-back checked against consent) are tested in-process
+(tests/unit/services); this journey keeps what only the services together show: the directory the
+CRM fills decides the prompts, a collection updates the directory, the ledger records the decisions."""
 
 from __future__ import annotations
 
@@ -62,13 +67,10 @@ def test_answered_calls_prompt_or_skip_then_collections_update_the_profile(proce
         publisher.publish("subscriber-call-answered", call_id=call_id, msisdn=msisdn, answered_at=answered_at,
                           call_reason="general", caller_is_user=True, customer_mood="normal", agent_id="DTV-1",
                           channel="call_centre")
-    publisher.publish("subscriber-call-answered", call_id="c6", msisdn="+84999999999", answered_at=day,
-                      call_reason="general", caller_is_user=True, customer_mood="normal", channel="call_centre")
     publisher.flush()
 
     prompted = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "profile-prompted")
     skipped = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "profile-skipped")
-    dead = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "subscriber-call-answered.dlq")
     prompted.read_until(3, timeout=60)
     skipped.read_until(2, timeout=30)
     prompts = {p.call_id: p for p in prompted.events("profile-prompted")}
@@ -81,7 +83,6 @@ def test_answered_calls_prompt_or_skip_then_collections_update_the_profile(proce
     assert "nghề nghiệp" in prompts["c1"].script
     assert skips["c3"].skip_reasons == ["company_owned"]
     assert skips["c4"].skip_reasons == ["outside_hours"]
-    assert b"not in the directory" in dict(dead.read_until(1, timeout=30)[0].headers())["error"]
 
     publisher.publish("profile-collected", call_id="c1", msisdn="+84901000001", outcome="provided",
                       channel="call_centre", gender="male", gender_source="agent_assessed", occupation="Kỹ sư, kỹ thuật viên",
@@ -90,12 +91,9 @@ def test_answered_calls_prompt_or_skip_then_collections_update_the_profile(proce
                       channel="call_centre")
     publisher.publish("profile-collected", call_id="c5", msisdn="+84901000004", outcome="dropped",
                       channel="call_centre")
-    publisher.publish("profile-collected", msisdn="+84901000003", outcome="provided", channel="store",
-                      occupation="Phi hành gia")
     publisher.flush()
     updates_reader = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "subscriber-profile-updated")
     callbacks = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "call-requested")
-    rejected = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "profile-collected.dlq")
     updates = {u.msisdn: u for u in updates_reader.events("subscriber-profile-updated")
                } if updates_reader.read_until(2, timeout=60) else {}
     assert updates["+84901000001"].hobbies == ["Nhóm thể thao", "Nhóm âm nhạc"]
@@ -107,7 +105,6 @@ def test_answered_calls_prompt_or_skip_then_collections_update_the_profile(proce
     assert refused.change_reason == "Khách hàng yêu cầu"
     callback = callbacks.read_until(1, timeout=30) and callbacks.events("call-requested")[0]
     assert (callback.subject_type, callback.to, callback.purpose) == ("subscriber", "+84901000004", "profile_callback")
-    assert b"Phi h" in dict(rejected.read_until(1, timeout=30)[0].headers())["error"]
     wait_for(lambda: stored()["+84901000002"].occupation_provenance == "refusal_default", message="directory update")
     subscriber = stored()["+84901000001"]
     assert (subscriber.gender, subscriber.occupation, subscriber.hobbies_provenance) == ("male", "Kỹ sư, kỹ thuật viên", "declared")
@@ -119,5 +116,5 @@ def test_answered_calls_prompt_or_skip_then_collections_update_the_profile(proce
     wait_for(lambda: {"c1", "c4"} <= decisions().keys(), message="the profile ledger's decisions")
     assert decisions()["c4"].skip_reasons == ["outside_hours"] and decisions()["c1"].prompted
     assert decisions()["c1"].channel == "call_centre"
-    for reader in (prompted, skipped, dead, updates_reader, callbacks, rejected):
+    for reader in (prompted, skipped, updates_reader, callbacks):
         reader.close()

@@ -226,3 +226,36 @@ def test_no_schema_names_an_unnamed_type(name):
 def test_every_event_carries_the_one_envelope_written_in_its_file(event_type):
     envelope_file = json.loads((SCHEMA_DIR / "careflow.events.Envelope.avsc").read_text(encoding="utf-8"))
     assert contract(event_type).schema["fields"][0]["type"] == envelope_file
+
+
+def _enums(node):
+    if isinstance(node, dict):
+        if node.get("type") == "enum":
+            yield node
+        for value in node.values():
+            yield from _enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _enums(value)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_every_enum_has_a_default_among_its_symbols(event_type):
+    """A newer producer's symbol is read as the default by every reader of this version on, instead of failing."""
+    for enum in _enums(contract(event_type).schema):
+        assert enum.get("default") in enum["symbols"], f"{event_type}: enum {enum['name']} has no default symbol"
+
+
+def test_a_symbol_this_version_does_not_know_reads_as_the_enum_default(monkeypatch):
+    """A newer producer adds a call reason: careflow decodes its message with the reason read as "other"."""
+    spec = contract("subscriber-call-answered")
+    newer = copy.deepcopy(spec.schema)
+    reason = next(e for e in _enums(newer) if e["name"] == "CallReason")
+    reason["symbols"].append("roaming_activation")
+    event = sample("subscriber-call-answered").model_dump() | {"call_reason": "roaming_activation"}
+    body = io.BytesIO()
+    avro.io.DatumWriter(avro.schema.parse(json.dumps(newer))).write(event, avro.io.BinaryEncoder(body))
+    monkeypatch.setitem(spec.writers, canonical_fingerprint(newer), __import__("fastavro").parse_schema(newer))
+    payload = b"\xc3\x01" + canonical_fingerprint(newer) + body.getvalue()
+    assert codec.decode("subscriber-call-answered", payload).call_reason == "other"
+    assert incompatibilities(spec.schema, newer) == [] and incompatibilities(newer, spec.schema) == []

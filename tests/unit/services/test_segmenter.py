@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy import select
+
 from services import load
+from shared.domain.contact_rules import ContactPolicy
+from shared.store.models import Consent, ConsentEvidence, Contact, Deadline
 from tests.handlers import InProcess
+
+VN = dt.timezone(dt.timedelta(hours=7))
 
 MOBILE, LANDLINE, EMAIL = "+84912345678", "+842838251234", "ketoan@anphat.com.vn"
 
 
-def normalized(lead_id: str = "mst:0100233488", phones=(), emails=(), outreach_list: str = "callable", **fields):
+def normalized(lead_id: str = "mst:0100233488", phones=(), emails=(), outreach_list: str = "callable",
+               province_code: str = "01", **fields):
     return dict(lead_id=lead_id, tax_code="0100233488", tax_code_valid=True, company_name="Công ty Minh An",
-                province_code="01", phones=[{"e164": e164, "type": kind} for e164, kind in phones],
+                province_code=province_code, phones=[{"e164": e164, "type": kind} for e164, kind in phones],
                 emails=list(emails), invalid_phones=[], invalid_emails=[], has_email=bool(emails),
                 has_mobile=any(k == "mobile" for _, k in phones), has_landline=any(k == "landline" for _, k in phones),
                 outreach_list=outreach_list, **fields)
 
 
+def changed(segmenter: InProcess, contact: str, status: str, channel: str = "all"):
+    """A consent-changed event about `contact` (a consent list, the Do-Not-Call list, a data-subject request)."""
+    return segmenter.handle("consent-changed", contact=contact, contact_kind="email" if "@" in contact else "phone",
+                            channel=channel, status=status, source="test", evidence="hợp đồng",
+                            changed_at=segmenter.now)
+
+
 def granted(segmenter: InProcess, *contacts: str) -> None:
     for contact in contacts:
-        segmenter.handle("consent-changed", contact=contact, contact_kind="email" if "@" in contact else "phone",
-                         channel="all", status="granted", source="test", evidence=None, changed_at=segmenter.now)
+        changed(segmenter, contact, "granted")
 
 
 def test_a_callable_lead_with_consent_gets_its_email_sms_and_first_call_on_the_mobile():
@@ -46,3 +61,91 @@ def test_a_redelivered_event_is_not_handled_twice_and_its_outputs_come_back_the_
     event = segmenter.event("lead-normalized", **normalized(phones=[(MOBILE, "mobile")]))
     first, again = segmenter.send(event), segmenter.send(event)
     assert again.outputs == first.outputs
+
+
+def test_the_sms_carries_the_qc_label_and_its_opt_out_and_the_email_its_opt_out_footer():
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, MOBILE, EMAIL)
+    emitted = segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")], emails=[EMAIL]))
+    (sms,), (email,) = emitted.of("sms-requested"), emitted.of("email-requested")
+    policy = ContactPolicy()
+    assert sms.text.startswith("[QC] ") and sms.text.endswith(policy.sms_opt_out_text)
+    assert (sms.to, sms.marketing, sms.not_before) == (MOBILE, True, None)
+    assert email.body.endswith(policy.email_opt_out) and email.subject
+    assert (email.to, email.marketing, email.not_before) == (EMAIL, True, None)
+
+
+def test_outside_the_permitted_hours_the_sms_and_the_call_wait_for_their_window_and_the_email_does_not():
+    late = dt.datetime(2026, 3, 10, 23, 30, tzinfo=VN)
+    segmenter = InProcess(load("segmenter"), now=late.astimezone(dt.timezone.utc))
+    granted(segmenter, MOBILE, EMAIL)
+    emitted = segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")], emails=[EMAIL]))
+    next_day = dt.date(2026, 3, 11)
+    assert emitted.of("sms-requested")[0].not_before == dt.datetime.combine(next_day, dt.time(7), VN)
+    assert emitted.of("call-requested")[0].not_before == dt.datetime.combine(next_day, dt.time(8), VN)
+    assert emitted.of("email-requested")[0].not_before is None
+
+
+def test_a_number_called_for_another_lead_today_is_called_again_only_after_24_hours():
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, MOBILE)
+    segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")]))
+    emitted = segmenter.handle("lead-normalized", **normalized(lead_id="mst:0314409058", phones=[(MOBILE, "mobile")]))
+    assert emitted.of("call-requested")[0].not_before == segmenter.now + dt.timedelta(hours=24)
+    assert emitted.of("sms-requested")[0].not_before is None  # three SMS a day are allowed
+
+
+def test_a_do_not_call_mobile_gets_neither_sms_nor_call_and_the_lead_waits_for_its_email_reply():
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, MOBILE, EMAIL)
+    changed(segmenter, MOBILE, "dnc_listed")
+    emitted = segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")], emails=[EMAIL]))
+    assert emitted.types() == ["email-requested"]
+    with segmenter.session() as session:
+        (wait,) = session.scalars(select(Deadline)).all()
+    assert (wait.kind, wait.subject_id, wait.due_at) == ("reply_wait", "mst:0100233488",
+                                                          segmenter.now + dt.timedelta(hours=72))
+
+
+def test_a_do_not_call_number_without_another_channel_is_escalated_with_the_rule_that_blocked_it():
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, MOBILE)
+    changed(segmenter, MOBILE, "dnc_listed")
+    (escalated,) = segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")])).of("lead-escalated")
+    assert escalated.reason == "unreachable" and "dnc_listed" in escalated.detail
+
+
+def test_a_lead_with_neither_phone_nor_email_is_escalated_to_its_province_as_insufficient():
+    emitted = InProcess(load("segmenter")).handle("lead-normalized", **normalized(
+        province_code="24", outreach_list="insufficient"))
+    (escalated,) = emitted.of("lead-escalated")
+    assert (escalated.reason, escalated.owner) == ("insufficient_contacts", "BDT-24")
+    assert [output.key for output in emitted.outputs] == [b"mst:0100233488"]
+
+
+def test_a_lead_imported_again_is_not_contacted_again_but_its_new_number_is_kept_for_its_calls():
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, MOBILE, LANDLINE)
+    segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")]))
+    again = segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile"), (LANDLINE, "landline")]))
+    assert again.events == []
+    with segmenter.session() as session:
+        assert session.get(Contact, ("mst:0100233488", LANDLINE)) is not None
+
+
+def test_an_erased_person_leaves_only_a_suppression_entry_and_is_never_contacted_again():
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, MOBILE)
+    segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")]))
+    assert changed(segmenter, MOBILE, "erased").events == []
+    changed(segmenter, MOBILE, "granted")  # erasure is final: a later list cannot bring the person back
+    with segmenter.session() as session:
+        assert session.scalars(select(Contact).where(Contact.value == MOBILE)).all() == []
+        assert [e.evidence for e in session.scalars(select(ConsentEvidence))] == [None, None, None]
+        assert session.get(Consent, MOBILE).erased
+    # A later list naming the number again: nobody is contacted and the number is not stored again.
+    emitted = segmenter.handle("lead-normalized", **normalized(lead_id="mst:0314409058", phones=[(MOBILE, "mobile")]))
+    assert emitted.types() == ["lead-escalated"]
+    assert "erased" in emitted.of("lead-escalated")[0].detail
+    with segmenter.session() as session:
+        assert session.scalars(select(Contact).where(Contact.value == MOBILE)).all() == []
