@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import Clock, utc_now
@@ -125,6 +126,8 @@ class BatchHandler:
                         session.flush()
             except PERMANENT_ERRORS as exc:
                 return [dead_letter(self.service.name, record, exc, tries=attempt)]
+            except OperationalError:
+                raise  # the store is away, not the event at fault: the loop rewinds the batch
             except Exception as exc:
                 if session is not None and not records:
                     session.rollback()  # a failed read (PostgreSQL) leaves the transaction unusable
