@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 
-from shared.local.broker import free_port
 from shared.config import Settings
 from shared.store import migrate
+from tests.postgres import fresh_database, postgres_bindir, throwaway_postgres
 
 
 @pytest.fixture(scope="session")
@@ -36,33 +32,11 @@ def postgres_server():
     if url := os.environ.get("CAREFLOW_TEST_POSTGRES_URL"):
         yield url
         return
-    bindir = _postgres_bindir()
+    bindir = postgres_bindir()
     if bindir is None:
         pytest.skip("PostgreSQL binaries not installed (make test installs them)")
-    # Outside pytest's private temp folder: as root, the server runs as the postgres user.
-    root = Path(tempfile.mkdtemp(prefix="careflow-pg-"))
-    data, socket_dir = root / "data", root / "socket"
-    socket_dir.mkdir()
-    user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if user:
-        shutil.chown(root, "postgres")
-        shutil.chown(socket_dir, "postgres")
-    subprocess.run([*user, str(bindir / "initdb"), "-D", str(data), "-U", "careflow", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True)
-    port = free_port()
-    subprocess.run([*user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(data / "server.log"), "-o",
-                    f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://careflow@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _postgres_bindir() -> Path | None:
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-    return next((c for c in candidates if (c / "initdb").exists()), None)
+    with throwaway_postgres(bindir) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -72,7 +46,7 @@ def database_url(request, tmp_path):
         url = f"sqlite:///{tmp_path / 'careflow.db'}"
     else:
         server = request.getfixturevalue("postgres_server")
-        url = _fresh_postgres_database(server)
+        url = fresh_database(server)
     migrate(url)
     return url
 
@@ -82,17 +56,6 @@ def sqlite_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'careflow.db'}"
     migrate(url)
     return url
-
-
-def _fresh_postgres_database(server_url: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture

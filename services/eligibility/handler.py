@@ -6,8 +6,7 @@ no database write (the profile ledger records the decisions from the events)."""
 
 from __future__ import annotations
 
-from shared.domain.profiles import (AnsweredCall, CallReason, CustomerMood, OwnerType, Subscriber, SubscriptionType,
-                                    Tier, agent_script, decide)
+from shared.domain.profiles import AnsweredCall, CallReason, CustomerMood, agent_script, decide
 from shared.service import Context, Rejected, Service, StoreAccess
 from shared.store.models import Subscriber as SubscriberRow
 
@@ -16,10 +15,7 @@ def on_call_answered(event, ctx: Context) -> None:
     row = ctx.session.get(SubscriberRow, event.msisdn)
     if row is None:
         raise Rejected(f"subscriber {event.msisdn} is not in the directory (no subscriber-upserted yet)")
-    subscriber = Subscriber(
-        msisdn=row.msisdn, owner_type=OwnerType(row.owner_type), subscription_type=SubscriptionType(row.subscription_type),
-        tier=Tier(row.tier), subscribed_since=row.subscribed_since, kndl_member=row.kndl_member, gender=row.gender,
-        occupation=row.occupation, hobbies=tuple(row.hobbies or ()))
+    subscriber = row.profile()
     call = AnsweredCall(call_id=event.call_id, msisdn=event.msisdn, answered_at=event.answered_at,
                         call_reason=CallReason(event.call_reason), caller_is_user=event.caller_is_user,
                         customer_mood=CustomerMood(event.customer_mood))

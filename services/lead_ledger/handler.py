@@ -2,14 +2,19 @@
 
 A lead moves forward only: imported → normalized → in outreach → supported or escalated; a
 customer who is supported after an escalation (the post office reached them) counts as supported.
+The ledger observes: the events of one lead arrive on different topics in any order, so it keeps
+the furthest stage of the lifecycle's order; what services ask before acting is the lifecycle
+itself (`shared.domain.lifecycle`, stored in lead_states).
 """
 
 from __future__ import annotations
 
+from shared.domain.lifecycle import Stage
 from shared.service import Context, Service
 from shared.store.models import Lead
 
-STAGES = ("imported", "normalized", "in_outreach", "escalated", "supported")
+STAGES = tuple(s.value for s in (Stage.IMPORTED, Stage.NORMALIZED, Stage.IN_OUTREACH, Stage.ESCALATED,
+                                 Stage.SUPPORTED))
 
 
 def _advance(lead: Lead, stage: str, ctx: Context) -> None:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from shared.domain.leads import RawLead, normalize_lead
 from shared.enrichment import look_up
+from shared.domain.lifecycle import Happening, Moved
+from shared.domain.provinces import post_office_code
+from shared.outreach import lifecycle
 from shared.outreach.announcements import announce_escalation
 from shared.service import Context, Service, StoreAccess
 
@@ -15,16 +18,15 @@ def on_lead_imported(event, ctx: Context) -> None:
     lead = normalize_lead(raw)
     record = look_up(ctx.policies.enrichment, lead.tax_code) if lead.tax_code_valid else None
     if record is not None and not record.active:
-        announce_escalation(ctx, event.lead_id, lead.province_code, "inactive",
-                            f"{record.source} lists the enterprise as inactive")
+        _escalate(ctx, event.lead_id, lead.province_code, "inactive", f"{record.source} lists the enterprise as inactive")
         return
     if record is not None:
         lead = normalize_lead(RawLead(
             lead.tax_code, lead.company_name or record.company_name, raw.address or record.address,
             ";".join(filter(None, [raw.phones, record.phones])), ";".join(filter(None, [raw.emails, record.emails]))))
     elif not (lead.phones or lead.emails):
-        announce_escalation(ctx, event.lead_id, lead.province_code, "not_found",
-                            "no contact in the list and no enrichment source knows it")
+        _escalate(ctx, event.lead_id, lead.province_code, "not_found",
+                  "no contact in the list and no enrichment source knows it")
         return
     ctx.emit("lead-normalized", lead_id=event.lead_id, tax_code=lead.tax_code, tax_code_valid=lead.tax_code_valid,
              company_name=lead.company_name, province_code=lead.province_code,
@@ -34,4 +36,12 @@ def on_lead_imported(event, ctx: Context) -> None:
              outreach_list=lead.outreach_list.value, enrichment_source=record.source if record else None)
 
 
-SERVICE = Service(name="normalizer", handlers={"lead-imported": on_lead_imported}, store=StoreAccess.NONE)
+def _escalate(ctx: Context, lead_id: str, province_code: str | None, reason: str, detail: str) -> None:
+    """Escalates unless the lead's lifecycle says it is escalated already (a re-import), handed back
+    or done with; the escalations service moves the lead when it takes the event."""
+    if isinstance(lifecycle.ask(ctx, lead_id, Happening.ESCALATED, post_office_code(province_code)), Moved):
+        announce_escalation(ctx, lead_id, province_code, reason, detail)
+
+
+# Reads the lead's state, writes nothing: the normalizer's throughput is the pipeline's.
+SERVICE = Service(name="normalizer", handlers={"lead-imported": on_lead_imported}, store=StoreAccess.READ)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from shared.domain.profiles import (CallBackNeeded, Channel, CollectionOutcome, ProfileCollection, Provenance,
                                     apply_collection)
+from shared.domain.phones import normalize_phone
 from shared.outreach.requests import request_profile_callback
 from shared.service import Context, Service, StoreAccess
+from shared.store.models import Subscriber
 
 
 def on_profile_collected(event, ctx: Context) -> None:
@@ -16,9 +18,12 @@ def on_profile_collected(event, ctx: Context) -> None:
         occupation=event.occupation, hobbies=tuple(event.hobbies))
     # An unknown catalogue value raises UnknownCatalogueValue (a ValueError): the event goes to the
     # dead-letter topic with the field and value named, and nothing is stored.
-    result = apply_collection(collection, ctx.policies.catalogue)
+    row = ctx.session.get(Subscriber, event.msisdn)
+    result = apply_collection(collection, ctx.policies.catalogue, row.profile() if row else None)
     if isinstance(result, CallBackNeeded):
-        request_profile_callback(ctx, event.msisdn, result.reason)
+        caller = normalize_phone(event.caller_number or "")
+        request_profile_callback(ctx, event.msisdn, caller.e164 if caller else event.msisdn, result.reason,
+                                 [f.value for f in result.missing_fields], event.call_id)
         return
     values = {}
     for name in ("gender", "occupation", "hobbies"):
@@ -32,5 +37,6 @@ def on_profile_collected(event, ctx: Context) -> None:
              change_reason=result.change_reason, **values)
 
 
-# Reads the consent the call-back is checked against; writes nothing.
+# Reads the profile (a refusal fills only its empty fields) and the consent the call-back is checked
+# against; writes nothing.
 SERVICE = Service(name="profile-updater", handlers={"profile-collected": on_profile_collected}, store=StoreAccess.READ)

@@ -8,20 +8,24 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from shared.domain.calls import DialNumber, dial_order
-from shared.domain.contact_rules import Blocked
-from shared.outreach import announcements, requests
-from shared.service import Context, Service
+from shared.domain.contact_rules import DNC_CHANNELS, Blocked, Channel, parse_agreed_hours
+from shared.domain.lifecycle import Happening, Moved
+from shared.outreach import announcements, lifecycle, requests
+from shared.service import Context, Rejected, Service
 from shared.store import deadlines
-from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, OutreachLead
+from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, Deadline, OutreachLead
 
 
 def on_lead_normalized(event, ctx: Context) -> None:
     phones = _remember(event, ctx)
     if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
+    lifecycle.move(ctx, event.lead_id, Happening.NORMALIZED)
     if event.outreach_list == "insufficient":
         announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
         return
+    if not isinstance(lifecycle.move(ctx, event.lead_id, Happening.OUTREACH_STARTED), Moved):
+        return  # the lead moved on before its plan (escalated, supported on the hotline)
     blocked: list[str] = []
     emailed = False
     for address in event.emails:
@@ -41,7 +45,7 @@ def on_lead_normalized(event, ctx: Context) -> None:
     if emailed:
         # E-mail only: the customer may reply or call the hotline; past the wait, the post office takes over.
         due = ctx.now() + ctx.policies.reply_wait
-        deadlines.schedule(ctx.session, f"reply-wait:{event.lead_id}", requests.REPLY_WAIT, event.lead_id, due,
+        deadlines.schedule(ctx.session, requests.reply_wait_id(event.lead_id), requests.REPLY_WAIT, event.lead_id, due,
                            {"correlation_id": event.envelope.correlation_id})
         return
     announcements.escalate(ctx, event.lead_id, "unreachable",
@@ -70,8 +74,17 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
 
 
 def on_consent_changed(event, ctx: Context) -> None:
-    state = requests.consent_of(ctx, event.contact).apply(event.status, event.channel)
+    try:
+        hours = parse_agreed_hours(event.agreed_hours)
+    except ValueError as exc:
+        raise Rejected(str(exc)) from None
+    state = requests.consent_of(ctx, event.contact).apply(event.status, event.channel, hours)
     requests.record_consent(ctx, event.contact, state)
+    if event.status in ("withdrawn", "dnc_listed", "erased"):
+        # An opt-out stops that kind of contact at once: recall what is asked and not yet carried out.
+        scope = frozenset(Channel) if event.channel == "all" or event.status == "erased" else {Channel(event.channel)}
+        requests.cancel_outstanding(ctx, event.contact, frozenset(scope & DNC_CHANNELS if event.status == "dnc_listed"
+                                                                  else scope), f"{event.status} ({event.source})")
     if event.status == "erased":
         # The person asked to be forgotten: only the suppression entry itself stays, so that they
         # are never contacted again (and a later list's evidence about them is not kept either).
@@ -92,6 +105,8 @@ def prefetch(events: list, session: Session) -> None:
     session.prefetch(OutreachLead, [lead.lead_id for lead in leads])
     session.prefetch(CallTask, [lead.lead_id for lead in leads])
     session.prefetch(Consent, contacts)
+    session.prefetch(Deadline, [f"reply-wait:{lead.lead_id}" for lead in leads])
+    requests.prefetch_recent_sends(session, contacts)
 
 
 SERVICE = Service(name="segmenter", handlers={"lead-normalized": on_lead_normalized,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from shared.domain.profiles import replaces
 from shared.service import Context, Rejected, Service
 from shared.store.models import Subscriber
 
@@ -22,10 +23,10 @@ def on_profile_updated(event, ctx: Context) -> None:
     subscriber = ctx.session.get(Subscriber, event.msisdn)
     if subscriber is None:
         raise Rejected(f"subscriber {event.msisdn} is not in the directory")
-    # A field the update leaves out (no provenance) keeps its value.
+    # A field the update leaves out (no provenance) keeps its value; a refusal default fills only an empty one.
     for name in ("gender", "occupation", "hobbies"):
         provenance = getattr(event, f"{name}_provenance")
-        if provenance is not None:
+        if replaces(getattr(subscriber, name), provenance):
             setattr(subscriber, name, getattr(event, name))
             setattr(subscriber, f"{name}_provenance", provenance)
     subscriber.updated_at = ctx.now()

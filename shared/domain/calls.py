@@ -70,11 +70,14 @@ def first_call(numbers: list[DialNumber]) -> Dial | None:
 
 def next_step(numbers: list[DialNumber], current: str, attempt: int, disposition: Disposition,
               now: dt.datetime, callback_at: dt.datetime | None = None,
-              policy: CallPolicy = CallPolicy()) -> CallStep:
+              policy: CallPolicy = CallPolicy(), called: frozenset[str] | None = None) -> CallStep:
     """What follows a call to `current` (its `attempt`-th try) that ended with `disposition`.
 
     `numbers` marks the numbers already found dead; `current` itself is marked dead by the
-    caller when the disposition is INVALID_NUMBER."""
+    caller when the disposition is INVALID_NUMBER. `called`: the numbers already called for this
+    lead; without it, those before `current` in dial order count as called. A number not called
+    yet is still to be tried, wherever it stands in the order: after a wrong person on the first
+    mobile sends the call to the landline, a second mobile is still called if the landline fails."""
     if disposition in (Disposition.RIGHT_PERSON, Disposition.AGENT_RESOLVED):
         return Supported()
     if disposition is Disposition.REFUSED:
@@ -84,8 +87,10 @@ def next_step(numbers: list[DialNumber], current: str, attempt: int, disposition
     if disposition in (Disposition.NO_ANSWER, Disposition.BUSY) and attempt < policy.attempts_per_number:
         return Dial(current, attempt + 1, now + policy.retry_spacing, f"retry after {disposition.value}")
     ordered = dial_order(numbers)
-    position = next((i for i, n in enumerate(ordered) if n.e164 == current), -1)
-    remaining = [n for n in ordered[position + 1:] if not n.dead and n.e164 != current]
+    if called is None:
+        position = next((i for i, n in enumerate(ordered) if n.e164 == current), -1)
+        called = frozenset(n.e164 for n in ordered[:position + 1])
+    remaining = [n for n in ordered if not n.dead and n.e164 != current and n.e164 not in called]
     if disposition is Disposition.WRONG_PERSON:
         # The person in charge is more likely behind the enterprise's landline.
         remaining.sort(key=lambda n: not n.is_landline)

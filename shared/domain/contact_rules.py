@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -37,6 +38,37 @@ class Channel(str, Enum):
 DNC_CHANNELS = frozenset({Channel.SMS, Channel.CALL})
 
 Hours = tuple[dt.time, dt.time]
+# "Any time": a window from midnight to midnight contains every moment (see in_hours).
+ANY_HOURS: Hours = (dt.time(0), dt.time(0))
+_ANY_TIME_WORDS = {"any", "any time", "anytime", "24 7", "24h", "all day", "bat ky", "bat ky luc nao",
+                   "bat ky gio nao", "moi luc", "moi gio", "ca ngay", "khong gioi han", "tu do"}
+_TIME = r"(\d{1,2})\s*(?:[:h.]\s*(\d{2})?)?\s*h?"
+_WINDOW = re.compile(rf"^{_TIME}\s*(?:-|–|—|\s(?:den|to|toi)\s)\s*{_TIME}$")
+
+
+def parse_agreed_hours(text: str | None) -> Hours | None:
+    """The hours a customer agreed to be contacted in, as consent lists write them: "any time" (bất
+    kỳ, mọi lúc, 24/7 ...) or a window in Vietnam time ("08:00-20:00", "8h-20h30", "từ 8h đến 20h").
+    None when blank; ValueError when unreadable (never guessed)."""
+    folded = fold(text or "")
+    if not folded:
+        return None
+    if folded in _ANY_TIME_WORDS:
+        return ANY_HOURS
+    plain = "".join(c for c in unicodedata.normalize("NFD", (text or "").replace("đ", "d").replace("Đ", "D"))
+                    if not unicodedata.combining(c)).lower().strip()
+    found = _WINDOW.match(re.sub(r"^tu\s+", "", plain))
+    if found:
+        h1, m1, h2, m2 = found.groups()
+        try:
+            return (dt.time(int(h1), int(m1 or 0)), dt.time(int(h2) % 24 if int(h2) == 24 else int(h2), int(m2 or 0)))
+        except ValueError:
+            pass
+    raise ValueError(f"agreed hours: expected 'any time' or a window like 08:00-20:00, got {text!r}")
+
+
+def format_hours(hours: Hours) -> str:
+    return "any" if hours == ANY_HOURS else f"{hours[0]:%H:%M}-{hours[1]:%H:%M}"
 
 
 def _default_caps() -> dict[Channel, int]:
@@ -166,14 +198,19 @@ class ConsentState:
     withdrawn: frozenset[Channel] = frozenset()
     dnc_listed: bool = False
     erased: bool = False
-    any_hours_agreed: bool = False
+    # Hours the person agreed to be contacted in, per channel, instead of the legal ones (ANY_HOURS: any time).
+    agreed_hours: tuple[tuple[Channel, Hours], ...] = ()
 
     @classmethod
     def unknown(cls) -> ConsentState:
         return cls()
 
-    def apply(self, status: str, channel: Channel | str) -> ConsentState:
-        """The state after a consent-changed event (status, channel ∈ sms/email/call/all).
+    def hours_agreed(self, channel: Channel) -> Hours | None:
+        return next((hours for agreed, hours in self.agreed_hours if agreed is channel), None)
+
+    def apply(self, status: str, channel: Channel | str, agreed_hours: Hours | None = None) -> ConsentState:
+        """The state after a consent-changed event (status, channel ∈ sms/email/call/all), with the
+        hours a grant was agreed for; a withdrawal forgets them.
 
         Erasure is final: an erased contact stays erased whatever comes later."""
         status = getattr(status, "value", status)
@@ -182,10 +219,15 @@ class ConsentState:
         channels = _channels(channel)
         if self.erased:
             return self
+        others = tuple((c, h) for c, h in self.agreed_hours if c not in channels)
         if status == "granted":
-            return replace(self, granted=self.granted | channels, withdrawn=self.withdrawn - channels)
+            agreed = others + tuple((c, agreed_hours) for c in sorted(channels, key=lambda c: c.value)
+                                    if agreed_hours) if agreed_hours else self.agreed_hours
+            return replace(self, granted=self.granted | channels, withdrawn=self.withdrawn - channels,
+                           agreed_hours=agreed)
         if status == "withdrawn":
-            return replace(self, granted=self.granted - channels, withdrawn=self.withdrawn | channels)
+            return replace(self, granted=self.granted - channels, withdrawn=self.withdrawn | channels,
+                           agreed_hours=others)
         if status == "dnc_listed":
             return replace(self, dnc_listed=True)
         if status == "dnc_removed":
@@ -271,7 +313,7 @@ def decide(channel: Channel | str, marketing: bool, consent: ConsentState, recen
         return Blocked("dnc_listed")
     if channel not in consent.granted:
         return Blocked("no_consent")
-    hours = None if consent.any_hours_agreed else policy.hours(channel)
+    hours = consent.hours_agreed(channel) or policy.hours(channel)
     cap = policy.cap(channel)
     if cap == 0:
         return Blocked("no_capacity")
@@ -381,3 +423,23 @@ def is_stop_request(text: str, policy: ContactPolicy | None = None) -> bool:
         return True  # "please stop", "stop it now"
     clauses = (fold(c) for c in re.split(r"[,.;:!?()\n]+", own_text))
     return any(p.search(clause) for clause in clauses if clause for p in _STOP_PATTERNS)
+
+
+# An SMS reply to the short code is a keyword, maybe followed by the service it is about or the
+# short code: "TC", "TC QC", "HUY QC", "HỦY", "STOP ALL", "KHÔNG", "Từ chối 9029".
+_SMS_STOP_KEYWORDS = ("tu choi", "tc", "huy", "stop", "khong", "ko", "k", "dung", "ngung", "unsubscribe",
+                      "cancel", "quit", "end", "stopall", "optout", "opt out")
+_SMS_KEYWORD_TAIL = {"qc", "quang", "cao", "all", "tin", "sms", "nhan", "het", "dv", "nua", "ca", "please", "a"}
+
+
+def is_sms_stop(text: str, policy: ContactPolicy | None = None) -> bool:
+    """Whether a text to the short code withdraws SMS consent: a stop keyword (Vietnamese or
+    English, any case, with or without diacritics, with the short-code syntax), or a stop phrase
+    as in an e-mail reply ("đừng nhắn tin nữa")."""
+    reply = fold(text or "")
+    for keyword in _SMS_STOP_KEYWORDS:
+        if reply == keyword or reply.startswith(keyword + " "):
+            tail = reply[len(keyword):].split()
+            if all(word in _SMS_KEYWORD_TAIL or word.isdigit() for word in tail):
+                return True
+    return is_stop_request(text, policy)

@@ -84,13 +84,61 @@ def _today(national: str) -> Phone | None:
     # than through parse(), whose general-purpose text handling was half the normalizer's time.
     if national.startswith("00"):
         return None  # an international prefix with no country code after it
-    number = phonenumbers.PhoneNumber(country_code=84, national_number=int(national.removeprefix("0")))
+    significant = str(int(national.removeprefix("0")))
     # A Vietnamese number's type is UNKNOWN exactly when it is not valid (is_valid_number's own
     # test): one metadata match instead of two. Cached: a list repeats head-office numbers.
-    kind = _TYPES.get(phonenumbers.number_type(number))
+    kind = _TYPES.get(vietnamese_number_type(significant))
     if kind is None:
         return None
-    return Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind)
+    return Phone(f"+84{significant}", kind)  # E.164: +, country code, national significant number
+
+
+def vietnamese_number_type(significant: str) -> PhoneNumberType:
+    """libphonenumber's `number_type` of +84 `significant`, its own test on its own Vietnamese
+    metadata, without the general machinery around it (region lookup, pattern cache per match)."""
+    general, in_turn, fixed_line, mobile, same_pattern = _vietnamese_descriptions()
+    if not _matches(significant, general):
+        return PhoneNumberType.UNKNOWN
+    for kind, description in in_turn:
+        if _matches(significant, description):
+            return kind
+    if _matches(significant, fixed_line):
+        return (PhoneNumberType.FIXED_LINE_OR_MOBILE if same_pattern or _matches(significant, mobile)
+                else PhoneNumberType.FIXED_LINE)
+    if not same_pattern and _matches(significant, mobile):
+        return PhoneNumberType.MOBILE
+    return PhoneNumberType.UNKNOWN
+
+
+_Description = tuple[frozenset[int], "re.Pattern[str] | None"] | None
+
+
+def _matches(significant: str, description: _Description) -> bool:
+    if description is None:
+        return False
+    lengths, pattern = description
+    if lengths and len(significant) not in lengths:
+        return False
+    return pattern is not None and pattern.fullmatch(significant) is not None
+
+
+@lru_cache(maxsize=1)
+def _vietnamese_descriptions():
+    """Vietnam's number descriptions from libphonenumber's metadata, in the order its type test reads them."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("VN")
+
+    def description(desc) -> _Description:
+        if desc is None:
+            return None
+        pattern = desc.national_number_pattern
+        return frozenset(desc.possible_length or ()), re.compile(pattern) if pattern else None
+
+    in_turn = [(PhoneNumberType.PREMIUM_RATE, metadata.premium_rate), (PhoneNumberType.TOLL_FREE, metadata.toll_free),
+               (PhoneNumberType.SHARED_COST, metadata.shared_cost), (PhoneNumberType.VOIP, metadata.voip),
+               (PhoneNumberType.PERSONAL_NUMBER, metadata.personal_number), (PhoneNumberType.PAGER, metadata.pager),
+               (PhoneNumberType.UAN, metadata.uan), (PhoneNumberType.VOICEMAIL, metadata.voicemail)]
+    return (description(metadata.general_desc), [(kind, description(desc)) for kind, desc in in_turn],
+            description(metadata.fixed_line), description(metadata.mobile), metadata.same_mobile_and_fixed_line_pattern)
 
 
 def _legacy(national: str) -> Phone | None:

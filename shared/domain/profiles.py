@@ -16,6 +16,8 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from shared.domain.text import fold
+
 # The seed's window is Vietnam wall-clock time whatever offset the telephony platform stamps.
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 WINDOW_OPENS = dt.time(7)
@@ -314,26 +316,53 @@ def _answer(value: str | tuple[str, ...] | None, refusal_default: str | tuple[st
     return None if refusal_default is None else FieldValue(refusal_default, Provenance.REFUSAL_DEFAULT)
 
 
-def apply_collection(collection: ProfileCollection, catalogue: ProfileCatalogue) -> ProfileUpdate | CallBackNeeded:
+def apply_collection(collection: ProfileCollection, catalogue: ProfileCatalogue,
+                     current: Subscriber | None = None) -> ProfileUpdate | CallBackNeeded:
+    """The update a collection result makes to the profile `current` (None: unknown, all empty)."""
+    has = {ProfileField.GENDER: bool(current and current.gender),
+           ProfileField.OCCUPATION: bool(current and current.occupation),
+           ProfileField.HOBBIES: bool(current and current.hobbies)}
     gender = _known(collection.gender, GENDERS, ProfileField.GENDER)
     occupation = _known(collection.occupation, catalogue.occupations, ProfileField.OCCUPATION)
     hobbies = _known_hobbies(collection.hobbies, catalogue)
     if collection.outcome == CollectionOutcome.DROPPED:
         # The seed: the agent calls the customer back to complete the profile. Nothing is stored from
         # the interrupted call; missing_fields names what it had not yet captured.
-        not_captured = {ProfileField.GENDER: not gender, ProfileField.OCCUPATION: not occupation,
-                        ProfileField.HOBBIES: not hobbies}
+        not_captured = {ProfileField.GENDER: not (gender or has[ProfileField.GENDER]),
+                        ProfileField.OCCUPATION: not (occupation or has[ProfileField.OCCUPATION]),
+                        ProfileField.HOBBIES: not (hobbies or has[ProfileField.HOBBIES])}
         return CallBackNeeded(reason="call dropped during profile collection", missing_fields=_holding(not_captured))
     refused = collection.outcome == CollectionOutcome.REFUSED
     if not refused and not (gender or occupation or hobbies):
         raise ValueError("outcome: provided, but the collection carries no value")
-    # A refusal still records an occupation and a hobby group (the seed's defaults) for whatever
-    # the customer did not give; an answer given before refusing stays a declared value.
+    # A refusal still records an occupation and a hobby group (the seed's defaults), but only in
+    # a field that is empty: an answer given before refusing, or on an earlier call, stays.
     return ProfileUpdate(
         gender=FieldValue(gender, collection.gender_source) if gender else None,
-        occupation=_answer(occupation, REFUSAL_OCCUPATION if refused else None),
-        hobbies=_answer(hobbies, (REFUSAL_HOBBY_GROUP,) if refused else None),
+        occupation=_answer(occupation, REFUSAL_OCCUPATION if refused and not has[ProfileField.OCCUPATION] else None),
+        hobbies=_answer(hobbies, (REFUSAL_HOBBY_GROUP,) if refused and not has[ProfileField.HOBBIES] else None),
         change_reason=CHANGE_REASON)
+
+
+def replaces(current_value: object, new_provenance: str | None) -> bool:
+    """Whether an update's value replaces the profile's: a refusal default never replaces a value
+    the profile has (whatever its provenance), so that no answer is lost to a default."""
+    if new_provenance is None:
+        return False  # the update leaves the field out
+    return not (new_provenance == Provenance.REFUSAL_DEFAULT and current_value)
+
+
+def tier_of(text: str | None) -> Tier:
+    """A tier as a CRM file writes it: premium ("premium", "cao cấp", "VIP") or, whatever else it
+    says, standard — the rules only need to know who is premium."""
+    return Tier.PREMIUM if fold(text or "") in ("premium", "cao cap", "kh cao cap", "khach hang cao cap", "vip") \
+        else Tier.STANDARD
+
+
+def provenance_of(text: str | None) -> Provenance | None:
+    """A provenance as a CRM file writes it; None (unknown) when blank or not one careflow knows."""
+    folded = (text or "").strip().lower().replace(" ", "_").replace("-", "_")
+    return next((p for p in Provenance if folded == p.value), None)
 
 
 # --- `careflow eligibility`: one JSON record (call and subscriber together) explained offline ---
@@ -347,11 +376,16 @@ def _read(record: dict, name: str, kinds: tuple[type, ...], expected: str):
     return value
 
 
-def _read_enum(record: dict, name: str, enum: type[StrEnum]):
+def _read_enum(record: dict, name: str, enum: type[StrEnum], notes: list[str] | None = None, unknown=None):
+    """A value of `enum`; one careflow does not know is read as `unknown` (with a note) where the
+    rules need not know it, and is an error where they do."""
     text = _read(record, name, (str,), "a string")
     try:
         return enum(text)
     except ValueError:
+        if unknown is not None and notes is not None:
+            notes.append(f"{name} {text!r} is not one careflow knows: read as {unknown.value}")
+            return unknown
         raise ValueError(f"{name}: expected one of {', '.join(enum)}, got {text!r}") from None
 
 
@@ -391,11 +425,12 @@ def explain_call(record: dict) -> dict:
     if not call_id.strip():
         raise ValueError("call_id: empty")
     string_or_null = (str, type(None))
+    notes: list[str] = []
     subscriber = Subscriber(
         msisdn="",  # the number plays no part in the decision and is not part of the record
         owner_type=_read_enum(record, "owner_type", OwnerType),
         subscription_type=_read_enum(record, "subscription_type", SubscriptionType),
-        tier=_read_enum(record, "tier", Tier),
+        tier=_read_enum(record, "tier", Tier, notes, unknown=Tier.STANDARD),  # only premium matters
         subscribed_since=_read_date(record, "subscribed_since"),
         kndl_member=_read(record, "kndl_member", (bool,), "true or false"),
         gender=_read(record, "gender", string_or_null, "a string or null"),
@@ -403,10 +438,11 @@ def explain_call(record: dict) -> dict:
         hobbies=_read_hobbies(record))
     call = AnsweredCall(
         call_id=call_id, msisdn=subscriber.msisdn, answered_at=_read_timestamp(record, "answered_at"),
-        call_reason=_read_enum(record, "call_reason", CallReason),
+        # The platform's catalogue grows: a reason careflow does not know is no skip reason.
+        call_reason=_read_enum(record, "call_reason", CallReason, notes, unknown=CallReason.OTHER),
         caller_is_user=_read(record, "caller_is_user", (bool,), "true or false"),
         customer_mood=_read_enum(record, "customer_mood", CustomerMood))
     decision = decide(call, subscriber)
     return {"call_id": call_id, "target": decision.target, "priority": decision.priority,
             "missing_fields": [field.value for field in decision.missing_fields],
-            "skip_reasons": [reason.value for reason in decision.skip_reasons]}
+            "skip_reasons": [reason.value for reason in decision.skip_reasons], "notes": notes}

@@ -1,5 +1,9 @@
 """Enterprise tax codes (MST): 10 digits, or 10 + "-" + 3 for a branch; the check digit as in
-`stdnum.vn.mst` (weights 31, 29, 23, 19, 17, 13, 7, 5, 3; check = 10 − sum mod 11)."""
+`stdnum.vn.mst` (weights 31, 29, 23, 19, 17, 13, 7, 5, 3; check = 10 − sum mod 11).
+
+Cells come as operators write them: a label in front ("MST:", "Mã số thuế:", "Mã số DN", "Tax
+code"), spaces, dots or dashes inside, Excel's text apostrophe, a leading zero Excel dropped from
+a number."""
 
 from __future__ import annotations
 
@@ -8,16 +12,23 @@ import re
 from stdnum.exceptions import ValidationError
 from stdnum.vn import mst
 
-_SEPARATORS = re.compile(r"[\s.]")
+# The code: the first run of digits with the separators people type between them.
+_CODE = re.compile(r"\d(?:[\d\s.\-‐‑–—]*\d)?")
+_SEPARATORS = re.compile(r"[^\d]")
 
 
 def normalize_tax_code(text: str | None) -> tuple[str | None, bool]:
-    """(normalized code, valid). A code that fails the check is kept as written, without
-    separators, and marked invalid: never corrected on a guess."""
-    cleaned = _SEPARATORS.sub("", text or "")
-    if not cleaned:
-        return None, False
-    try:
-        return mst.format(mst.validate(cleaned)), True
-    except ValidationError:
-        return cleaned, False
+    """(normalized code, valid). A code that fails the check is kept as written, without label
+    and separators, and marked invalid: never corrected on a guess (a zero Excel dropped is put
+    back only when the check digit then holds)."""
+    written = (text or "").strip().lstrip("'’`").strip()
+    found = _CODE.search(written)
+    if found is None:
+        return (written or None), False
+    digits = _SEPARATORS.sub("", found.group())
+    for candidate in (digits, "0" + digits) if len(digits) in (9, 12) else (digits,):
+        try:
+            return mst.format(mst.validate(candidate)), True
+        except ValidationError:
+            continue
+    return re.sub(r"[\s.]", "", found.group()), False

@@ -103,35 +103,31 @@ def cmd_subscribers_import(args) -> int:
 
 
 def cmd_normalize(args) -> int:
-    import json
-
-    from shared.domain.leads import RawLead, normalize_lead, normalize_report
-    from shared.operators.imports import LEAD_COLUMNS, LEAD_REQUIRED
-    from shared.operators.tabular import read_rows
+    from shared.operators.imports import normalize_file
 
     with open(args.output, "w", encoding="utf-8") as out:
-        for number, row in read_rows(args.input, LEAD_COLUMNS, LEAD_REQUIRED, _mapping(args.map), progress=False):
-            lead = normalize_lead(RawLead(row.get("tax_code"), row.get("company_name"), row.get("address"), row.get("phones"),
-                                          row.get("emails")))
-            out.write(json.dumps(normalize_report(number, lead), ensure_ascii=False) + "\n")
+        counts = normalize_file(args.input, out, _mapping(args.map))
+    for name, count in sorted(counts.items()):
+        print(f"{name}: {count}", file=sys.stderr)
     return 0
 
 
 def cmd_eligibility(args) -> int:
+    """One output line per input line, in order: the decision, or the error of that line."""
     import json
 
     from shared.domain.profiles import explain_call
 
-    status = 0
-    for number, line in enumerate(args.input, start=1):
-        if not line.strip():
-            continue
+    lines = errors = 0
+    for lines, line in enumerate(args.input, start=1):
         try:
-            print(json.dumps(explain_call(json.loads(line)), ensure_ascii=False))
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError too
-            print(f"line {number}: {exc}", file=sys.stderr)
-            status = 1
-    return status
+            result = {"line": lines, **explain_call(json.loads(line))}
+        except Exception as exc:  # a bad line is reported in place; the next one is read
+            result = {"line": lines, "error": str(exc) if line.strip() else "empty line"}
+            errors += 1
+        print(json.dumps(result, ensure_ascii=False))
+    print(f"lines: {lines}, decided: {lines - errors}, errors: {errors}", file=sys.stderr)
+    return 1 if errors else 0
 
 
 def _report(name: str, args) -> int:
@@ -228,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     normalize.set_defaults(func=cmd_normalize)
 
     eligibility = commands.add_parser("eligibility", help="explain the profile-collection decision offline")
-    eligibility.add_argument("input", type=argparse.FileType("r", encoding="utf-8"), help="JSON lines")
+    eligibility.add_argument("input", type=argparse.FileType("r", encoding="utf-8-sig", errors="replace"),
+                             help="JSON lines")
     eligibility.set_defaults(func=cmd_eligibility)
 
     for name, help_text in (("funnel", "where the leads stand, overall and per province"),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
-from shared.domain.leads import lead_id
+from shared.domain.leads import RawLead, lead_id, normalize_lead, normalize_report
 from shared.domain.provinces import province_from_address
 from shared.domain.tax_codes import normalize_tax_code
 from shared.kafka import Publisher
@@ -88,6 +91,34 @@ def import_leads(path: Path, publisher: Publisher, overrides: Mapping[str, str] 
                       lead_fields(path.name), publisher, overrides, progress)
 
 
+def normalize_file(path: Path, out: TextIO, overrides: Mapping[str, str] | None = None) -> Counter:
+    """`careflow normalize`: one JSON line per data row — the normalization report, or the reason
+    `careflow import` would reject the row — and the counts per kind of mess."""
+    counts: Counter = Counter()
+    to_fields = lead_fields(path.name)
+    for number, row in read_rows(path, LEAD_COLUMNS, LEAD_REQUIRED, overrides, progress=False):
+        counts["rows read"] += 1
+        try:
+            to_fields(number, row)
+        except RowRejected as exc:
+            out.write(json.dumps({"row": number, "error": f"{exc.field_name}: {exc.reason}", "raw": exc.raw},
+                                 ensure_ascii=False) + "\n")
+            counts[f"rejected: {exc.reason}"] += 1
+            continue
+        lead = normalize_lead(RawLead(row.get("tax_code"), row.get("company_name"), row.get("address"),
+                                      row.get("phones"), row.get("emails")))
+        out.write(json.dumps(normalize_report(number, lead), ensure_ascii=False) + "\n")
+        counts["normalized"] += 1
+        counts["tax code: " + ("valid" if lead.tax_code_valid else "invalid" if lead.tax_code else "none")] += 1
+        if row.get("tax_code") and lead.tax_code_valid and row["tax_code"].strip() != lead.tax_code:
+            counts["tax code: valid once cleaned (label, separators, apostrophe, lost zero)"] += 1
+        counts["province: " + ("found" if lead.province_code else "unknown")] += 1
+        counts["rows with an invalid phone"] += bool(lead.invalid_phones)
+        counts["rows with an invalid e-mail"] += bool(lead.invalid_emails)
+        counts[f"list: {lead.outreach_list.value}"] += 1
+    return counts
+
+
 def parse_date(text: str | None, field_name: str) -> dt.date:
     try:
         return dt.date.fromisoformat((text or "").strip())
@@ -115,6 +146,7 @@ CONSENT_COLUMNS: dict[str, tuple[str, ...]] = {
     "contact": ("số điện thoại", "phone", "email", "msisdn", "liên hệ"),
     "channel": ("kênh",), "status": ("trạng thái",), "evidence": ("bằng chứng", "note"),
     "changed_at": ("thời điểm", "time", "date"),
+    "agreed_hours": ("giờ đồng ý", "khung giờ", "khung giờ liên hệ", "thời gian liên hệ", "hours"),
 }
 
 
@@ -140,20 +172,40 @@ def consent_fields(source: str, now: Callable[[], dt.datetime]) -> RowToEvent:
                 "channel": parse_choice(row.get("channel") or "all", "channel", ("sms", "email", "call", "all")),
                 "status": parse_choice(row.get("status"), "status",
                                        ("granted", "withdrawn", "dnc_listed", "dnc_removed", "erased")),
-                "source": source, "evidence": row.get("evidence"), "changed_at": changed_at}
+                "source": source, "evidence": row.get("evidence"), "changed_at": changed_at,
+                "agreed_hours": _agreed_hours(row.get("agreed_hours"))}
     return to_fields
+
+
+def _agreed_hours(text: str | None) -> str | None:
+    from shared.domain.contact_rules import format_hours, parse_agreed_hours
+
+    try:
+        hours = parse_agreed_hours(text)
+    except ValueError as exc:
+        raise RowRejected("agreed_hours", str(exc), text) from None
+    return None if hours is None else format_hours(hours)
 
 
 SUBSCRIBER_COLUMNS: dict[str, tuple[str, ...]] = {
     "msisdn": ("số thuê bao", "thuê bao", "phone"), "owner_type": ("loại chủ",), "subscription_type": ("loại thuê bao",),
     "tier": ("hạng",), "subscribed_since": ("ngày hòa mạng", "activation date"), "kndl_member": ("kndl",),
     "gender": ("giới tính",), "occupation": ("nghề nghiệp",), "hobbies": ("sở thích",),
+    # Where the CRM's values came from (declared, agent_assessed, refusal_default); one column for all
+    # three fields, or one per field. Absent, blank or unknown: null, so an old default never looks like an answer.
+    "provenance": ("nguồn", "nguồn thông tin"),
+    "gender_provenance": ("nguồn giới tính",), "occupation_provenance": ("nguồn nghề nghiệp",),
+    "hobbies_provenance": ("nguồn sở thích",),
 }
-PROVENANCE_DEFAULT = "declared"
 
 
 def subscriber_fields(number: int, row: dict[str, str | None]) -> dict:
     from shared.domain.phones import PhoneType, normalize_phone
+    from shared.domain.profiles import provenance_of, tier_of
+
+    def provenance(name: str, value) -> str | None:
+        found = provenance_of(row.get(f"{name}_provenance") or row.get("provenance"))
+        return found.value if value and found else None
 
     phone = normalize_phone(row.get("msisdn") or "")
     if phone is None or phone.type is not PhoneType.MOBILE:
@@ -164,11 +216,10 @@ def subscriber_fields(number: int, row: dict[str, str | None]) -> dict:
         "owner_type": parse_choice(row.get("owner_type"), "owner_type", ("individual", "company", "organization")),
         "subscription_type": parse_choice(row.get("subscription_type"), "subscription_type",
                                           ("prepaid", "postpaid", "service", "test")),
-        "tier": parse_choice(row.get("tier") or "standard", "tier", ("standard", "premium")),
+        "tier": tier_of(row.get("tier")).value,  # a tier careflow does not know is standard
         "subscribed_since": parse_date(row.get("subscribed_since"), "subscribed_since"),
         "kndl_member": parse_bool(row.get("kndl_member"), "kndl_member"),
-        "gender": row.get("gender"), "gender_provenance": PROVENANCE_DEFAULT if row.get("gender") else None,
-        "occupation": row.get("occupation"),
-        "occupation_provenance": PROVENANCE_DEFAULT if row.get("occupation") else None,
-        "hobbies": hobbies, "hobbies_provenance": PROVENANCE_DEFAULT if hobbies else None,
+        "gender": row.get("gender"), "gender_provenance": provenance("gender", row.get("gender")),
+        "occupation": row.get("occupation"), "occupation_provenance": provenance("occupation", row.get("occupation")),
+        "hobbies": hobbies, "hobbies_provenance": provenance("hobbies", hobbies),
     }

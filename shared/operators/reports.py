@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.domain.provinces import province_name
-from shared.store.models import CareCase, Escalation, Lead, OutreachRequest, ProfileDecision, Subscriber
+from shared.store.models import (CareCase, Escalation, Lead, LifecycleRefusal, OutreachRequest, ProfileDecision,
+                                 ProfileCallback, Subscriber, UnmatchedCall)
 
 NO_PROVINCE = "??"
 
@@ -57,8 +58,15 @@ def funnel(session: Session) -> dict:
         for key in (_province(province), "all"):
             by_province[key]["escalated"] += count
     overall = by_province.pop("all", Counter())
+    refused = session.execute(select(LifecycleRefusal.happening, LifecycleRefusal.stage, func.count())
+                              .group_by(LifecycleRefusal.happening, LifecycleRefusal.stage)).all()
     return {"overall": dict(overall), "escalated_by_owner": dict(sorted(owners.items())),
-            "by_province": {p: dict(c) for p, c in sorted(by_province.items())}}
+            "by_province": {p: dict(c) for p, c in sorted(by_province.items())},
+            # Moves the lifecycle refused (escalating a supported lead, ...): not applied, listed for operators.
+            "refused_moves": {f"{happening} in {stage}": count for happening, stage, count in sorted(refused)},
+            # Inbound hotline calls tied to no lead, or to several: for operators to resolve.
+            "unmatched_calls": dict(session.execute(select(UnmatchedCall.reason, func.count())
+                                                    .group_by(UnmatchedCall.reason)).all())}
 
 
 def profiles(session: Session) -> dict:
@@ -79,8 +87,18 @@ def profiles(session: Session) -> dict:
         per_channel[channel]["prompted" if prompted else "skipped"] += 1
         for reason in reasons or ():
             per_channel[channel][f"skip:{reason}"] += 1
+    callbacks = Counter()
+    for closed, disposition, missing in session.execute(select(
+            ProfileCallback.closed_at, ProfileCallback.disposition, ProfileCallback.missing_fields)):
+        if closed is None:
+            callbacks["open"] += 1
+            for name in missing or ():
+                callbacks[f"open, {name} missing"] += 1
+        else:
+            callbacks[f"done: {disposition}"] += 1
     return {"subscribers": total, "complete_profiles": complete, "completion": completion,
-            "provenance": provenance, "calls": {c: dict(v) for c, v in sorted(per_channel.items())}}
+            "provenance": provenance, "calls": {c: dict(v) for c, v in sorted(per_channel.items())},
+            "call_backs": dict(sorted(callbacks.items()))}
 
 
 def cases(session: Session, now: dt.datetime) -> dict:

@@ -1,13 +1,21 @@
-"""Reading operator files (CSV or Excel .xlsx) row by row, columns mapped by header.
+"""Reading operator files (CSV, Excel .xlsx or legacy .xls) row by row, columns mapped by header.
 
 Rows stream: a file of a million rows is never held in memory. A row that cannot be read becomes
 a `Reject` with its 1-based data row number, the field and the reason, for the reject file.
+
+CSV comes as Excel and other tools save it: UTF-8 with or without a BOM, UTF-16 with a BOM
+("Unicode text"), Windows-1258 (Vietnamese Windows, tone marks as combining characters), with
+`,`, `;` or tab between cells. Every cell is NFC-normalized, so text compares equal however it
+was encoded. Excel cells keep what the operator saw: 100233488, not 100233488.0.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import datetime as dt
 import io
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,21 +66,65 @@ def read_rows(path: Path, aliases: Mapping[str, tuple[str, ...]], required: tupl
               overrides: Mapping[str, str] | None = None, progress: bool = False) -> Iterator[tuple[int, dict[str, str | None]]]:
     """Yields (1-based data row number, {field: text or None}) for each data row."""
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
+    if suffix in (".csv", ".txt", ".tsv"):
         yield from _csv_rows(path, aliases, required, overrides, progress)
     elif suffix in (".xlsx", ".xlsm"):
         yield from _xlsx_rows(path, aliases, required, overrides, progress)
+    elif suffix == ".xls":
+        yield from _xls_rows(path, aliases, required, overrides, progress)
     else:
-        raise FileFormatError(f"{path.name}: expected a .csv or .xlsx file")
+        raise FileFormatError(f"{path.name}: expected a .csv, .xlsx or .xls file")
+
+
+def _cell_text(value) -> str:
+    """A cell as the operator saw it: an integral number without ".0", a date as YYYY-MM-DD, NFC text."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return unicodedata.normalize("NFC", str(value)).strip()
 
 
 def _cells(row: list, mapping: dict[str, int]) -> dict[str, str | None]:
     values = {}
     for field_name, index in mapping.items():
-        value = row[index] if index < len(row) else None
-        text = ("" if value is None else str(value)).strip()
+        text = _cell_text(row[index] if index < len(row) else None)
         values[field_name] = text or None
     return values
+
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# Without a BOM and not UTF-8, an operator's file is Vietnamese Windows (or Western Windows when it
+# has no Vietnamese letter), or UTF-16 that lost its BOM; charset-normalizer tells them apart.
+_LEGACY = ["cp1258", "cp1252", "utf_16_le", "utf_16_be"]
+SAMPLE_BYTES = 256 * 1024
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The encoding of a CSV file from its first bytes."""
+    for bom, encoding in _BOMS:
+        if sample.startswith(bom):
+            return encoding
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)  # a character cut at the end is fine
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample, cp_isolation=_LEGACY).best()
+    return best.encoding if best is not None else "cp1258"
+
+
+def detect_delimiter(header_line: str) -> str:
+    """`,`, `;` or tab: whichever the header line uses most (a header rarely contains one)."""
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
 
 
 def _progress(total: float, label: str) -> Progress:
@@ -82,12 +134,16 @@ def _progress(total: float, label: str) -> Progress:
 def _csv_rows(path, aliases, required, overrides, progress):
     size = path.stat().st_size
     with open(path, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text)
+        encoding = detect_encoding(raw.read(SAMPLE_BYTES))
+        raw.seek(0)
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        first_line = text.readline()
+        text.seek(0)
+        reader = csv.reader(text, delimiter=detect_delimiter(first_line))
         header = next(reader, None)
         if header is None:
             raise FileFormatError(f"{path.name} is empty")
-        mapping = column_map(header, aliases, required, overrides)
+        mapping = column_map([_cell_text(h) for h in header], aliases, required, overrides)
         with _maybe_progress(progress, size, f"reading {path.name}") as advance:
             for number, row in enumerate(reader, start=1):
                 if not any(cell.strip() for cell in row):
@@ -108,7 +164,7 @@ def _xlsx_rows(path, aliases, required, overrides, progress):
         header = next(rows, None)
         if header is None:
             raise FileFormatError(f"{path.name}: the first sheet is empty")
-        mapping = column_map([str(h) if h is not None else "" for h in header], aliases, required, overrides)
+        mapping = column_map([_cell_text(h) for h in header], aliases, required, overrides)
         total = max((sheet.max_row or 1) - 1, 1)
         with _maybe_progress(progress, total, f"reading {path.name}") as advance:
             for number, row in enumerate(rows, start=1):
@@ -120,6 +176,36 @@ def _xlsx_rows(path, aliases, required, overrides, progress):
             advance(total)
     finally:
         workbook.close()
+
+
+def _xls_rows(path, aliases, required, overrides, progress):
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except xlrd.XLRDError as exc:
+        raise FileFormatError(f"{path.name}: not a readable .xls file ({exc})") from None
+    try:
+        sheet = book.sheet_by_index(0)
+        if sheet.nrows == 0:
+            raise FileFormatError(f"{path.name}: the first sheet is empty")
+
+        def values(index: int) -> list:
+            return [xlrd.xldate_as_datetime(cell.value, book.datemode) if cell.ctype == xlrd.XL_CELL_DATE
+                    else cell.value for cell in sheet.row(index)]
+        mapping = column_map([_cell_text(h) for h in values(0)], aliases, required, overrides)
+        total = max(sheet.nrows - 1, 1)
+        with _maybe_progress(progress, total, f"reading {path.name}") as advance:
+            for number in range(1, sheet.nrows):
+                row = values(number)
+                if all(_cell_text(v) == "" for v in row):
+                    continue
+                if number % 2000 == 0:
+                    advance(number)
+                yield number, _cells(row, mapping)
+            advance(total)
+    finally:
+        book.release_resources()
 
 
 class _maybe_progress:

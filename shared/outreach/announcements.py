@@ -1,32 +1,46 @@
 """How a lead's outcome is announced, one way for every service: escalated to an owner (the post
-office of its province, or TCT), or supported; either way its calls stop."""
+office of its province, or TCT), or supported; either way its calls stop. Both ask the lead's
+lifecycle first: a supported lead is not escalated, an escalated one not escalated again."""
 
 from __future__ import annotations
 
+from shared.domain.lifecycle import Happening, Moved
 from shared.domain.provinces import post_office_code
+from shared.outreach import lifecycle
 from shared.service import Context
 from shared.store.models import CallTask, OutreachLead
 
 
 def announce_escalation(ctx: Context, lead_id: str, province_code: str | None, reason: str, detail: str | None,
                         owner: str | None = None) -> None:
-    """Hands the lead to `owner`, by default the post office of its province (TCT when unknown)."""
+    """Announces that the lead belongs to `owner`, by default the post office of its province (TCT
+    when unknown); the caller has moved the lead's lifecycle."""
     ctx.emit("lead-escalated", lead_id=lead_id, owner=owner or post_office_code(province_code),
              province_code=province_code, reason=reason, detail=detail)
 
 
-def escalate(ctx: Context, lead_id: str, reason: str, detail: str) -> None:
-    """Escalates a lead in outreach: its province as the segmenter kept it; its calls stop."""
-    lead = ctx.session.get(OutreachLead, lead_id)
-    announce_escalation(ctx, lead_id, lead.province_code if lead else None, reason, detail)
+def escalate(ctx: Context, lead_id: str, reason: str, detail: str, province_code: str | None = None) -> bool:
+    """Escalates the lead to the post office of its province (`province_code`, else as the
+    segmenter kept it) when its lifecycle allows; its calls stop. False when refused."""
+    if province_code is None:
+        lead = ctx.session.get(OutreachLead, lead_id)
+        province_code = lead.province_code if lead else None
+    if not isinstance(lifecycle.move(ctx, lead_id, Happening.ESCALATED, post_office_code(province_code)), Moved):
+        return False
+    announce_escalation(ctx, lead_id, province_code, reason, detail)
     _end_calls(ctx, lead_id, "escalated")
+    return True
 
 
-def supported(ctx: Context, lead_id: str, via: str) -> None:
+def supported(ctx: Context, lead_id: str, via: str) -> bool:
+    """Announces the customer supported, once; False when the lead was supported already."""
+    if not isinstance(lifecycle.move(ctx, lead_id, Happening.SUPPORTED), Moved):
+        return False
     lead = ctx.session.get(OutreachLead, lead_id)
     ctx.emit("customer-supported", lead_id=lead_id, tax_code=lead.tax_code if lead else None,
              province_code=lead.province_code if lead else None, via=via)
     _end_calls(ctx, lead_id, "supported")
+    return True
 
 
 def _end_calls(ctx: Context, lead_id: str, status: str) -> None:

@@ -5,8 +5,10 @@ segmenter, the replies and call-outcome services, the profile call-back)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from shared.domain import contact_rules as rules
 from shared.domain.calls import DialNumber
@@ -16,6 +18,13 @@ from shared.store.models import CallTask, Consent, Contact, OutreachRequest
 
 DAY = dt.timedelta(hours=24)
 REPLY_WAIT = "reply_wait"
+_SENDS, _SENDS_SINCE = "careflow.recent_sends", "careflow.recent_sends_since"
+_SLICE = 10_000  # SQLite takes at most 32,766 parameters in a statement
+
+
+def reply_wait_id(lead_id: str) -> str:
+    """The deadline of an e-mail-only lead's wait for a reply."""
+    return f"reply-wait:{lead_id}"
 
 
 def consent_of(ctx: Context, contact: str) -> rules.ConsentState:
@@ -24,20 +33,54 @@ def consent_of(ctx: Context, contact: str) -> rules.ConsentState:
         return rules.ConsentState.unknown()
     return rules.ConsentState(granted=frozenset(map(rules.Channel, row.granted)),
                               withdrawn=frozenset(map(rules.Channel, row.withdrawn)),
-                              dnc_listed=row.dnc_listed, erased=row.erased)
+                              dnc_listed=row.dnc_listed, erased=row.erased,
+                              agreed_hours=tuple((rules.Channel(channel), rules.parse_agreed_hours(hours))
+                                                 for channel, hours in sorted((row.agreed_hours or {}).items())))
 
 
 def record_consent(ctx: Context, contact: str, state: rules.ConsentState) -> None:
     row = ctx.session.get(Consent, contact) or Consent(contact=contact)
     row.granted, row.withdrawn = sorted(c.value for c in state.granted), sorted(c.value for c in state.withdrawn)
     row.dnc_listed, row.erased, row.updated_at = state.dnc_listed, state.erased, ctx.now()
+    row.agreed_hours = {c.value: rules.format_hours(h) for c, h in state.agreed_hours} or None
     ctx.session.add(row)
 
 
+def prefetch_recent_sends(session: Session, contacts: Iterable[str]) -> None:
+    """Marks `contacts` as a batch's: their last day's marketing requests are read in one query the
+    first time a cap is checked, and then counted in memory, the batch's own requests included (a
+    contact two leads of one batch share reaches its cap across both)."""
+    session.info.setdefault(_SENDS, {}).update((contact, None) for contact in contacts)
+
+
 def _recent_sends(ctx: Context, channel: rules.Channel, contact: str, at: dt.datetime) -> list[dt.datetime]:
-    return list(ctx.session.scalars(select(OutreachRequest.send_at).where(
-        OutreachRequest.contact == contact, OutreachRequest.channel == channel.value,
-        OutreachRequest.marketing.is_(True), OutreachRequest.send_at > at - DAY).order_by(OutreachRequest.send_at)))
+    sends = _sends_in_memory(ctx, contact, at)
+    if sends is None:
+        return list(ctx.session.scalars(select(OutreachRequest.send_at).where(
+            OutreachRequest.contact == contact, OutreachRequest.channel == channel.value,
+            OutreachRequest.marketing.is_(True), OutreachRequest.send_at > at - DAY).order_by(OutreachRequest.send_at)))
+    # A request whose handler failed was rolled back with its savepoint: it no longer counts.
+    return sorted(r.send_at for r in sends if r.channel == channel.value and r.send_at > at - DAY
+                  and (inspect(r).persistent or inspect(r).pending))
+
+
+def _sends_in_memory(ctx: Context, contact: str, at: dt.datetime) -> list[OutreachRequest] | None:
+    """The contact's marketing requests since a day before the batch's first cap check, if prefetched."""
+    index: dict[str, list[OutreachRequest] | None] | None = ctx.session.info.get(_SENDS)
+    if index is None or contact not in index:
+        return None
+    since = ctx.session.info.get(_SENDS_SINCE)
+    if since is None:
+        since = ctx.session.info[_SENDS_SINCE] = ctx.now() - DAY
+        wanted = sorted(index)
+        for contact_ in wanted:
+            index[contact_] = []
+        for start in range(0, len(wanted), _SLICE):
+            for row in ctx.session.scalars(select(OutreachRequest).where(
+                    OutreachRequest.contact.in_(wanted[start:start + _SLICE]), OutreachRequest.marketing.is_(True),
+                    OutreachRequest.send_at > since)):
+                index[row.contact].append(row)
+    return index[contact] if at - DAY >= since else None
 
 
 def _permitted(ctx: Context, channel: rules.Channel, contact: str, marketing: bool,
@@ -50,8 +93,12 @@ def _permitted(ctx: Context, channel: rules.Channel, contact: str, marketing: bo
 
 def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: str, marketing: bool,
             send_at: dt.datetime) -> None:
-    ctx.session.add(OutreachRequest(request_id=event.envelope.event_id, lead_id=lead_id, channel=channel.value,
-                                    contact=contact, marketing=marketing, send_at=send_at))
+    request = OutreachRequest(request_id=event.envelope.event_id, lead_id=lead_id, channel=channel.value,
+                              contact=contact, marketing=marketing, send_at=send_at)
+    ctx.session.add(request)
+    sends = ctx.session.info.get(_SENDS, {}).get(contact)
+    if marketing and sends is not None:
+        sends.append(request)
 
 
 def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:
@@ -92,14 +139,42 @@ def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
     return decision
 
 
-def request_profile_callback(ctx: Context, msisdn: str, reason: str) -> rules.Send | rules.Blocked:
-    """The call-back a dropped profile collection owes the customer: a service call they were in
-    the middle of, not marketing; it still never reaches a person who asked to be erased."""
-    decision = _permitted(ctx, rules.Channel.CALL, msisdn, False, ctx.now())
+def request_profile_callback(ctx: Context, msisdn: str, to: str, reason: str, missing_fields: list[str],
+                             call_id: str | None) -> rules.Send | rules.Blocked:
+    """The call-back a dropped profile collection owes the customer, to the number they called
+    from: a service call they were in the middle of, not marketing; it still never reaches a
+    person who asked to be erased."""
+    decision = _permitted(ctx, rules.Channel.CALL, to, False, ctx.now())
     if isinstance(decision, rules.Send):
-        ctx.emit("call-requested", subject_type="subscriber", subject_id=msisdn, to=msisdn,
-                 purpose="profile_callback", attempt=1, reason=reason)
+        ctx.emit("call-requested", subject_type="subscriber", subject_id=msisdn, to=to,
+                 purpose="profile_callback", attempt=1, reason=reason, missing_fields=missing_fields,
+                 callback_for=call_id)
     return decision
+
+
+def withdraw(ctx: Context, contact: str, kind: str, channel: str, source: str, evidence: str,
+             at: dt.datetime) -> None:
+    """Announces an opt-out received on a channel (an SMS "TC", a call that ended "do not call
+    again", an e-mail asking to stop); the segmenter records it and recalls pending requests."""
+    ctx.emit("consent-changed", contact=contact, contact_kind=kind, channel=channel, status="withdrawn",
+             source=source, evidence=evidence, changed_at=at)
+
+
+def cancel_outstanding(ctx: Context, contact: str, channels: frozenset[rules.Channel], reason: str) -> None:
+    """Recalls what careflow asked the marketing tool or the telephony platform to send to
+    `contact` on `channels` in the last 24 h or later: whatever of it is not yet carried out must
+    not be (`outreach-cancelled`, one per channel). A send older than a day has long happened."""
+    since = ctx.now() - DAY
+    for channel in sorted(channels, key=lambda c: c.value):
+        ids = list(ctx.session.scalars(select(OutreachRequest.request_id).where(
+            OutreachRequest.contact == contact, OutreachRequest.channel == channel.value,
+            OutreachRequest.send_at > since).order_by(OutreachRequest.send_at)))
+        if ids:
+            ctx.emit("outreach-cancelled", contact=contact, channel=channel.value, request_ids=ids, reason=reason)
+        if channel is rules.Channel.CALL:
+            for task in ctx.session.scalars(select(CallTask).where(CallTask.number == contact,
+                                                                   CallTask.status == "requested")):
+                task.status, task.updated_at = "cancelled", ctx.now()
 
 
 def dial_numbers(ctx: Context, lead_id: str) -> list[DialNumber]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from shared.service import Output
@@ -37,3 +37,11 @@ def already_processed(session: Session, group: str, event_ids: set[str]) -> dict
 
 def record_processed(session: Session, group: str, event_id: str, outputs: list[Output], at: dt.datetime) -> None:
     session.add(ProcessedEvent(consumer=group, event_id=event_id, processed_at=at, outputs=pack(outputs)))
+
+
+def record_all_processed(session: Session, group: str, handled: dict[str, list[Output]], at: dt.datetime) -> None:
+    """Records a batch's handled events in one statement."""
+    if handled:
+        session.execute(insert(ProcessedEvent), [
+            {"consumer": group, "event_id": event_id, "processed_at": at, "outputs": pack(outputs)}
+            for event_id, outputs in handled.items()])

@@ -11,6 +11,8 @@ from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, LargeBinar
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from shared.domain import profiles
+
 
 class UtcDateTime(TypeDecorator):
     """Timestamps stored as UTC and read back timezone-aware, on SQLite as on PostgreSQL."""
@@ -102,6 +104,8 @@ class Contact(Base):
     dead: Mapped[bool] = mapped_column(Boolean, default=False)
     # Left by the customer (in an e-mail reply): calling it answers their request, not marketing.
     given_by_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An inbound call is matched to its lead by the caller's number.
+    __table_args__ = (Index("ix_contacts_value", "value"),)
 
 
 class OutreachRequest(Base):
@@ -149,6 +153,8 @@ class Consent(Base):
     dnc_listed: Mapped[bool] = mapped_column(Boolean, default=False)
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # Channel → the hours agreed instead of the legal ones ("any" or "HH:MM-HH:MM").
+    agreed_hours: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ConsentEvidence(Base):
@@ -206,6 +212,14 @@ class Subscriber(Base):
     hobbies_provenance: Mapped[str | None] = mapped_column(String(20), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
+    def profile(self) -> profiles.Subscriber:
+        """The domain's subscriber, as the profile rules read it."""
+        return profiles.Subscriber(
+            msisdn=self.msisdn, owner_type=profiles.OwnerType(self.owner_type),
+            subscription_type=profiles.SubscriptionType(self.subscription_type), tier=profiles.Tier(self.tier),
+            subscribed_since=self.subscribed_since, kndl_member=self.kndl_member, gender=self.gender,
+            occupation=self.occupation, hobbies=tuple(self.hobbies or ()))
+
 
 class ProfileDecision(Base):
     """What careflow told the agent on an answered call: prompt or skip, and why."""
@@ -218,3 +232,56 @@ class ProfileDecision(Base):
     priority: Mapped[bool] = mapped_column(Boolean)
     skip_reasons: Mapped[list] = mapped_column(JSON, default=list)
     decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LeadStateRow(Base):
+    """Where a lead is in its life (the domain's LeadState): what every outreach service asks
+    before it acts on the lead, and writes when it moves the lead on."""
+
+    __tablename__ = "lead_states"
+    lead_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    owner: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class LifecycleRefusal(Base):
+    """A move the lead's lifecycle refused (escalating a supported lead, re-escalating on a
+    re-import, overwriting a hand-back): not applied, kept for operators (`careflow funnel`)."""
+
+    __tablename__ = "lifecycle_refusals"
+    refusal_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(300), index=True)
+    service: Mapped[str] = mapped_column(String(40))
+    happening: Mapped[str] = mapped_column(String(30))
+    stage: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    refused_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class UnmatchedCall(Base):
+    """An inbound hotline call careflow could not tie to one lead, for operators to resolve
+    (`careflow funnel`): no lead has its number or tax code, or several do."""
+
+    __tablename__ = "unmatched_calls"
+    call_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    tax_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    candidates: Mapped[list] = mapped_column(JSON, default=list)
+    disposition: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ProfileCallback(Base):
+    """A call-back a dropped profile collection owes the customer, open until a call-ended for it."""
+
+    __tablename__ = "profile_callbacks"
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    msisdn: Mapped[str] = mapped_column(String(20), index=True)
+    number: Mapped[str] = mapped_column(String(20))
+    callback_for: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    missing_fields: Mapped[list] = mapped_column(JSON, default=list)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    disposition: Mapped[str | None] = mapped_column(String(20), nullable=True)

@@ -57,6 +57,11 @@ class Offsets:
     def high(self, topic: str) -> list[int]:
         return [self.consumer.get_watermark_offsets(tp, timeout=10)[1] for tp in self._partitions(topic)]
 
+    def rewind(self, group: str, topic: str) -> None:
+        """The (empty) group's committed offsets on `topic` back to its start."""
+        request = [ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p, 0) for p in range(PARTITIONS)])]
+        self.admin.alter_consumer_group_offsets(request)[group].result()
+
     def close(self) -> None:
         self.consumer.close()
 

@@ -5,7 +5,9 @@ on a fresh topic prefix: the normalizers run as processes (`careflow service nor
 joined their group, then `careflow import FILE` runs as a process; the clock starts when the import
 starts and stops when the normalizers' committed offsets cover every imported lead (EOS: an offset
 is committed in the same transaction as that lead's lead-normalized / lead-escalated).
-Then the segmenter (a process, SQLite store) works through the last run's lead-normalized backlog.
+The segmenter (SQLite) runs alongside, and the clock of the whole pipeline stops at its last request.
+Then the segmenter alone works through the last run's lead-normalized backlog from its start: one process on SQLite,
+then one and two on PostgreSQL (a throwaway cluster, when the binaries are installed).
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from shared.kafka import ensure_all_topics
-from shared.store import session_factory
+from shared.store import migrate, session_factory
 from shared.store.models import ProcessedEvent
 from tests.bench.common import (PARTITIONS, Offsets, console, cpu_seconds, fresh_settings, machine_busy_seconds,
                                 peak_rss_mb, stop, table, wait_for_group)
+from tests.postgres import fresh_database, postgres_bindir, throwaway_postgres
 from tests.support import ROOT, start_service
 
 TARGET = 10_000  # leads/s from file to lead-normalized, on the 2-core machine
+REQUESTS_TARGET = 5_000  # leads/s from file to the last outreach request
 WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
 
 
@@ -146,10 +150,15 @@ def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalize
     group, source = prefix + "normalizer", prefix + "lead-imported"
     processes = [start_service("normalizer", settings, instance_id=str(i),
                                log_path=workdir / f"{prefix}normalizer-{i}.log") for i in range(normalizers)]
+    # The segmenter works alongside: the clock of the whole pipeline stops at its last request.
+    segmenter = start_service("segmenter", settings, log_path=workdir / f"{prefix}segmenter.log")
+    normalized, segmenter_group = prefix + "lead-normalized", prefix + "segmenter"
     client = Offsets(bootstrap)
     try:
         wait_for_group(bootstrap, group, normalizers, process=processes)
+        wait_for_group(bootstrap, segmenter_group, 1, process=[segmenter])
         normalizer_cpu = sum(cpu_seconds(p.pid) for p in processes)  # start-up and joining do not count
+        segmenter_cpu = cpu_seconds(segmenter.pid)
         machine_busy = machine_busy_seconds()
         with open(workdir / f"{prefix}import.log", "wb") as log:
             started = time.monotonic()
@@ -178,37 +187,54 @@ def run_pipeline(bootstrap: str, workdir: Path, path: Path, rows: int, normalize
                 backlog = published - committed
             if published is not None and committed >= published:
                 break
-            for process in processes:
+            for process in (*processes, segmenter):
                 if process.poll() is not None:
-                    raise RuntimeError(f"a normalizer exited with {process.returncode}")
+                    raise RuntimeError(f"a service exited with {process.returncode}")
             time.sleep(0.2)
         else:
             raise RuntimeError(f"the normalizers did not finish in time ({committed:,} of {published} leads)")
         done = time.monotonic()
-        machine_busy = machine_busy_seconds() - machine_busy
         normalizer_cpu = sum(cpu_seconds(p.pid) for p in processes) - normalizer_cpu
         rss = [peak_rss_mb(p.pid) for p in processes]
+        high = client.high(normalized)
+        # Each partition ends with a transaction marker: committed at high − 1 is the end.
+        while not all(c >= h - 1 for c, h in zip(client.committed(segmenter_group, normalized), high)):
+            if segmenter.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the segmenter exited or did not finish in time")
+            time.sleep(0.2)
+        requested = time.monotonic()
+        machine_busy = machine_busy_seconds() - machine_busy
+        segmenter_cpu = cpu_seconds(segmenter.pid) - segmenter_cpu
+        segmenter_rss = peak_rss_mb(segmenter.pid)
     finally:
-        stop(processes)
+        stop([*processes, segmenter])
         client.close()
     return {"settings": settings, "normalizers": normalizers, "published": published, "rows": rows,
             "import_rate": rows / (imported_at - started), "import_seconds": imported_at - started,
             "e2e_rate": published / (done - started), "e2e_seconds": done - started,
             "normalizer_rate": published / (done - first_commit), "backlog": backlog,
-            "importer_rss": importer_rss, "normalizer_rss": rss,
+            "requests_rate": published / (requested - started), "requests_seconds": requested - started,
+            "importer_rss": importer_rss, "normalizer_rss": rss, "segmenter_rss": segmenter_rss,
             # CPU µs per lead: the importer, the normalizers, and the rest of the machine (the broker, mostly)
-            "cpu_seconds": {"importer": importer_cpu, "normalizers": normalizer_cpu,
-                            "rest": machine_busy - importer_cpu - normalizer_cpu, "total": machine_busy}}
+            "cpu_seconds": {"importer": importer_cpu, "normalizers": normalizer_cpu, "segmenter": segmenter_cpu,
+                            "rest": machine_busy - importer_cpu - normalizer_cpu - segmenter_cpu,
+                            "total": machine_busy}}
 
 
-def run_segmenter(bootstrap: str, workdir: Path, settings, cap_seconds: float) -> dict | None:
-    if not (ROOT / "services" / "segmenter" / "handler.py").exists():
-        return None
+def run_segmenter(bootstrap: str, settings, cap_seconds: float, workdir: Path, instances: int,
+                  database_url: str) -> dict:
+    """The segmenter (`instances` processes on `database_url`, a fresh store) through the whole
+    lead-normalized backlog of `settings`' run, from its first offset."""
     prefix = settings.topic_prefix
     group, source = prefix + "segmenter", prefix + "lead-normalized"
-    process = start_service("segmenter", settings, log_path=workdir / f"{prefix}segmenter.log")
-    sessions = session_factory(settings.database_url)
+    migrate(database_url)
+    settings = settings.model_copy(update={"database_url": database_url})
     client = Offsets(bootstrap)
+    client.rewind(group, source)  # an earlier run's group, left: start over on the new store
+    tag = f"{prefix}segmenter-{database_url.split(':')[0]}-{instances}"
+    processes = [start_service("segmenter", settings, instance_id=str(i), log_path=workdir / f"{tag}-{i}.log")
+                 for i in range(instances)]
+    sessions = session_factory(settings.database_url)
 
     def handled() -> int:
         with sessions() as session:
@@ -216,13 +242,15 @@ def run_segmenter(bootstrap: str, workdir: Path, settings, cap_seconds: float) -
                                   .where(ProcessedEvent.consumer == group)) or 0
 
     try:
-        wait_for_group(bootstrap, group, 1, process=[process])
+        wait_for_group(bootstrap, group, instances, process=processes)
+        cpu = sum(cpu_seconds(p.pid) for p in processes)  # start-up and joining do not count
         started = time.monotonic()
         high = client.high(source)
         caught_up = False
         while time.monotonic() - started < cap_seconds:
-            if process.poll() is not None:
-                raise RuntimeError(f"the segmenter exited with {process.returncode}")
+            for process in processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"a segmenter exited with {process.returncode}")
             committed = client.committed(group, source)
             # Each partition ends with a transaction marker: committed at high − 1 is the end.
             if all(c >= h - 1 for c, h in zip(committed, high)):
@@ -230,12 +258,30 @@ def run_segmenter(bootstrap: str, workdir: Path, settings, cap_seconds: float) -
                 break
             time.sleep(0.5)
         elapsed = time.monotonic() - started
+        cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu
         count = handled()
-        rss = peak_rss_mb(process.pid)
+        rss = max(peak_rss_mb(p.pid) for p in processes)
     finally:
-        stop([process])
+        stop(processes)
         client.close()
-    return {"handled": count, "rate": count / elapsed, "seconds": elapsed, "caught_up": caught_up, "rss": rss}
+        sessions.kw["bind"].dispose()
+    return {"handled": count, "rate": count / elapsed, "seconds": elapsed, "caught_up": caught_up, "rss": rss,
+            "cpu_us": cpu / max(count, 1) * 1e6, "instances": instances}
+
+
+def segmenter_runs(bootstrap: str, workdir: Path, settings, cap_seconds: float) -> list[tuple[str, dict]]:
+    """One instance on SQLite, then one and two on PostgreSQL (the scale-out path) when it is installed."""
+    alone = f"sqlite:///{workdir / (settings.topic_prefix + 'segmenter-alone.db')}"
+    runs = [("SQLite", run_segmenter(bootstrap, settings, cap_seconds, workdir, 1, alone))]
+    bindir = postgres_bindir()
+    if bindir is None:
+        console.print("[yellow]leads: PostgreSQL binaries not installed: the segmenter runs on SQLite only[/]")
+        return runs
+    with throwaway_postgres(bindir) as server:
+        for instances in (1, 2):
+            runs.append((f"PostgreSQL, {instances} instance(s)",
+                         run_segmenter(bootstrap, settings, cap_seconds, workdir, instances, fresh_database(server))))
+    return runs
 
 
 def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: list[int], baseline: float | None,
@@ -262,7 +308,7 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
         runs.append(run)
         console.print(f"  leads: {count} normalizer(s): import {run['import_rate']:,.0f} rows/s, "
                       f"end to end {run['e2e_rate']:,.0f} leads/s")
-    segmenter = run_segmenter(bootstrap, workdir, runs[-1]["settings"], segmenter_seconds) if runs else None
+    segmenters = segmenter_runs(bootstrap, workdir, runs[-1]["settings"], segmenter_seconds) if runs else []
     out: list[tuple[str, str]] = [("rows in the list / events published", f"{rows:,} / {runs[0]['published']:,}")]
     for run in runs:
         n = run["normalizers"]
@@ -278,21 +324,27 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
              + ("" if run["e2e_rate"] >= TARGET else "  (below target)")),
             (f"[{n}×normalizer] end to end / raw consume-produce baseline {baseline:,.0f}/s",
              f"{run['e2e_rate'] / baseline:.2f}"),
-            (f"[{n}×normalizer] CPU per lead: importer / normalizer(s) / rest (broker…) = total",
-             "{importer:,.0f} / {normalizers:,.0f} / {rest:,.0f} = {total:,.0f} µs".format(
+            (f"[{n}×normalizer] end to end: file → last outreach request committed (segmenter alongside)",
+             f"{run['requests_rate']:,.0f} leads/s ({run['requests_seconds']:,.1f} s)"),
+            (f"[{n}×normalizer] file → requests / target {REQUESTS_TARGET:,}/s",
+             f"{run['requests_rate'] / REQUESTS_TARGET:.2f}"
+             + ("" if run["requests_rate"] >= REQUESTS_TARGET else "  (below target)")),
+            (f"[{n}×normalizer] CPU per lead: importer / normalizer(s) / segmenter / rest (broker…) = total",
+             "{importer:,.0f} / {normalizers:,.0f} / {segmenter:,.0f} / {rest:,.0f} = {total:,.0f} µs".format(
                  **{part: seconds / run["published"] * 1e6 for part, seconds in run["cpu_seconds"].items()})),
             (f"[{n}×normalizer] CPU ceiling on {os.cpu_count()} cores: cores ÷ total CPU per lead",
              f"{os.cpu_count() * run['published'] / run['cpu_seconds']['total']:,.0f} leads/s"),
-            (f"[{n}×normalizer] peak memory: importer / normalizer(s)",
-             f"{run['importer_rss']:,.0f} MB / " + ", ".join(f"{mb:,.0f}" for mb in run["normalizer_rss"]) + " MB"),
+            (f"[{n}×normalizer] peak memory: importer / normalizer(s) / segmenter",
+             f"{run['importer_rss']:,.0f} MB / " + ", ".join(f"{mb:,.0f}" for mb in run["normalizer_rss"])
+             + f" / {run['segmenter_rss']:,.0f} MB"),
         ]
-    if segmenter is None:
-        out.append(("segmenter", "skipped: services/segmenter/handler.py is missing"))
-    else:
-        out += [("segmenter (SQLite): lead-normalized backlog → requests",
-                 f"{segmenter['rate']:,.0f} leads/s ({segmenter['handled']:,} in {segmenter['seconds']:,.0f} s"
-                 + (")" if segmenter["caught_up"] else f", stopped at the {segmenter_seconds:.0f} s cap)")),
-                ("segmenter peak memory", f"{segmenter['rss']:,.0f} MB")]
+    for store, run in segmenters:
+        out += [(f"segmenter ({store}): lead-normalized backlog → requests",
+                 f"{run['rate']:,.0f} leads/s ({run['handled']:,} in {run['seconds']:,.0f} s"
+                 + (")" if run["caught_up"] else f", stopped at the {segmenter_seconds:.0f} s cap)")),
+                (f"segmenter ({store}): CPU per lead (its processes) / leads per CPU-second",
+                 f"{run['cpu_us']:,.0f} µs / {1e6 / run['cpu_us']:,.0f}"),
+                (f"segmenter ({store}): peak memory", f"{run['rss']:,.0f} MB")]
     table(f"2. lead pipeline: {rows:,} synthetic rows, {PARTITIONS} partitions", out,
           note="services as processes; peak memory = VmHWM (/proc) for services, ru_maxrss (wait4) for the importer; "
-               "the segmenter runs alone on the last run's backlog")
+               "the segmenter runs alone on the last run's backlog, from its start on each store")

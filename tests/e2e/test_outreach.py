@@ -47,12 +47,14 @@ LIST = [
     ["0100233488", "Công ty TNHH Minh An", "12 Tràng Tiền, Hoàn Kiếm, Hà Nội", "0166 234 5678", "lienhe@minhan.vn"],
     ["0100233480", "", "Hà Nội", "0912 000 000", ""],
     ["", "Hộ kinh doanh Phúc Lộc", "20 Lê Lợi, TP Huế", "0234 3822 123", ""],
+    ["0200000102", "Công ty TNHH Thương mại Cảng", "Ngô Quyền, Hải Phòng", "", "kinhdoanh@thuongmaicang.vn"],
 ]
 CONSENT = [["contact", "channel", "status", "evidence"]] + [
     [number, "all", "granted", "hợp đồng BHXH điện tử"]
     for number in ("0166 234 5678", "0903111222", "02838251234", "0905111222", "02343822123")] + [
     [address, "email", "granted", "đăng ký nhận tin"]
-    for address in ("lienhe@minhan.vn", "ketoan@anphat.com.vn", "info@godongnai.vn", "hr@mayhungyen.vn")] + [
+    for address in ("lienhe@minhan.vn", "ketoan@anphat.com.vn", "info@godongnai.vn", "hr@mayhungyen.vn",
+                    "kinhdoanh@thuongmaicang.vn")] + [
     ["0977000111", "all", "granted", "hợp đồng"], ["0977000111", "all", "dnc_listed", "danh sách DNC quốc gia"]]
 REGISTRY = [["tax_code", "company_name", "status", "address", "phones", "emails"],
             ["0800000062", "Doanh nghiệp tư nhân Hưng Thịnh", "ngừng hoạt động", "Thái Bình", "", ""]]
@@ -100,7 +102,7 @@ def test_a_list_ends_supported_or_escalated_to_the_right_post_office(outreach, s
     def consents():
         with sessions() as session:
             return {c.contact: c for c in session.scalars(select(Consent))}
-    wait_for(lambda: len(consents()) == 10, message="the consent list in the store")
+    wait_for(lambda: len(consents()) == 11, message="the consent list in the store")
 
     _write(tmp_path / "list.csv", LIST)
     imported = _careflow(settings, "import", str(tmp_path / "list.csv"), "--quiet")
@@ -112,7 +114,7 @@ def test_a_list_ends_supported_or_escalated_to_the_right_post_office(outreach, s
     publisher = Publisher(settings.kafka_bootstrap_servers, "test-peers", settings.topic_prefix)
     peers = Peers(settings.kafka_bootstrap_servers, settings.topic_prefix, publisher,
                   lambda: START, call_script=CALLS, replies=REPLIES)
-    expected_leads = 10  # 11 readable rows, one of them the same enterprise again
+    expected_leads = 11  # 12 readable rows, one of them the same enterprise again
 
     def stages():
         with sessions() as session:
@@ -124,7 +126,22 @@ def test_a_list_ends_supported_or_escalated_to_the_right_post_office(outreach, s
         return len(current) == expected_leads and peers.idle() and all(
             s in ("supported", "escalated", "in_outreach") for s in current.values())
     wait_for(settled, timeout=120, message="every lead supported, escalated or waiting")
-    assert [lead for lead, stage in stages().items() if stage == "in_outreach"] == ["mst:1100000090"]
+    assert sorted(lead for lead, stage in stages().items() if stage == "in_outreach") == [
+        "mst:0200000102", "mst:1100000090"]
+    # An e-mail-only customer calls the 1900 hotline and is helped before the reply wait ends.
+    publisher.publish("call-ended", call_id="hotline-0", subject_type="lead", subject_id="mst:0200000102",
+                      number="+842253000000", direction="inbound_hotline", disposition="agent_resolved")
+    publisher.flush()
+    wait_for(lambda: stages()["mst:0200000102"] == "supported", message="the hotline support")
+    # A customer texts the short code to stop (the number as the gateway writes it, the pre-2018 one).
+    publisher.publish("sms-replied", msisdn="0166 234 5678", text="Hủy QC", replied_at=START, shortcode="9029")
+    publisher.flush()
+    wait_for(lambda: "sms" in consents()["+84362345678"].withdrawn, message="the SMS opt-out")
+    recalled = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "outreach-cancelled")
+    recalled.read_until(2, settle=1)
+    assert sorted((c.contact, c.channel, len(c.request_ids)) for c in recalled.events("outreach-cancelled")) == [
+        ("+84362345678", "sms", 1), ("info@godongnai.vn", "email", 1)]  # and the e-mail of the earlier opt-out
+    recalled.close()
 
     set_file_clock(clock_file, START + dt.timedelta(hours=73))  # past the 72 h reply wait
     wait_for(lambda: stages()["mst:1100000090"] == "escalated", message="the no-reply escalation")
@@ -142,14 +159,14 @@ def test_a_list_ends_supported_or_escalated_to_the_right_post_office(outreach, s
         "mst:0700000051": ("BDT-52", "unreachable"),        # the only number is on the Do-Not-Call list
     }
     supported = {lead for lead, stage in stages().items() if stage == "supported"}
-    assert supported == {"mst:0100233488", "mst:0314409058", "mst:0400000029",
+    assert supported == {"mst:0100233488", "mst:0314409058", "mst:0400000029", "mst:0200000102",
                          lead_id(None, False, "Hộ kinh doanh Phúc Lộc", "46")}
     assert report["overall"]["imported"] == expected_leads
-    assert report["overall"]["supported"] == 4 and report["overall"]["escalated"] == 6
+    assert report["overall"]["supported"] == 5 and report["overall"]["escalated"] == 6
     assert report["escalated_by_owner"] == {"BDT-24": 1, "BDT-33": 2, "BDT-48": 1, "BDT-52": 1, "BDT-75": 1}
     assert consents()["info@godongnai.vn"].withdrawn == ["email"]
 
     reader = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "customer-supported")
-    reader.read_until(4, settle=2)
+    reader.read_until(5, settle=2)
     assert sorted(e.lead_id for e in reader.events("customer-supported")) == sorted(supported)  # once each
     reader.close()

@@ -56,3 +56,12 @@ def test_a_call_back_is_dialled_at_the_asked_time():
 
 def test_a_refusal_is_escalated_with_its_reason():
     assert next_step([MOBILE], MOBILE.e164, 1, Disposition.REFUSED, NOW).reason == "refused"
+
+
+def test_a_number_not_called_yet_is_tried_before_escalating_wherever_it_stands_in_the_order():
+    called = frozenset({MOBILE.e164, LANDLINE.e164})
+    step = next_step([MOBILE, MOBILE_2, LANDLINE], LANDLINE.e164, 1, Disposition.INVALID_NUMBER, NOW, called=called)
+    assert step == Dial(MOBILE_2.e164, 1, None, "next number after invalid_number")
+    every = called | {MOBILE_2.e164}
+    assert isinstance(next_step([MOBILE, MOBILE_2, LANDLINE], MOBILE_2.e164, 3, Disposition.NO_ANSWER, NOW,
+                                policy=POLICY, called=every), Escalate)

@@ -2,7 +2,8 @@ import datetime as dt
 
 import pytest
 
-from shared.domain.contact_rules import (Blocked, Channel, ConsentState, ContactPolicy, Send, decide, in_hours,
+from shared.domain.contact_rules import (ANY_HOURS, Blocked, Channel, ConsentState, ContactPolicy, Send, decide, in_hours,
+                                         parse_agreed_hours,
                                          is_stop_request, marketing_email, marketing_sms_text, next_permitted)
 
 UTC = dt.timezone.utc
@@ -88,12 +89,36 @@ def test_marketing_outside_hours_is_scheduled_not_dropped(channel, now, expected
 
 
 def test_agreed_hours_lift_the_hours_limit_only():
-    agreed = ConsentState(granted=frozenset(Channel), any_hours_agreed=True)
+    agreed = ConsentState().apply("granted", "all", ANY_HOURS)
     assert decide(Channel.SMS, True, agreed, [], vn(2, 23), POLICY) == Send(None)
     assert decide(Channel.CALL, True, agreed, [], vn(2, 20), POLICY) == Send(None)
     assert decide(Channel.CALL, True, agreed, [vn(2, 10)], vn(2, 20), POLICY) == Send(vn(3, 10))
-    assert decide(Channel.SMS, True, ConsentState(frozenset(), any_hours_agreed=True), [], vn(2, 23),
-                  POLICY) == Blocked("no_consent")
+    assert decide(Channel.SMS, True, agreed.apply("withdrawn", "sms"), [], vn(2, 23), POLICY) == Blocked("withdrawn")
+
+
+def test_an_agreed_window_replaces_the_legal_hours_of_its_channel_only():
+    evenings = ConsentState().apply("granted", "all").apply("granted", "call", parse_agreed_hours("18h-20h30"))
+    assert decide(Channel.CALL, True, evenings, [], vn(2, 19), POLICY) == Send(None)        # after 17:00: agreed
+    assert decide(Channel.CALL, True, evenings, [], vn(2, 10), POLICY) == Send(vn(2, 18))  # not in the morning
+    assert decide(Channel.SMS, True, evenings, [], vn(2, 23), POLICY) == Send(vn(3, 7))    # SMS keeps the law's
+    # A withdrawal forgets the hours: a later grant without hours is back to the legal ones.
+    again = evenings.apply("withdrawn", "call").apply("granted", "call")
+    assert decide(Channel.CALL, True, again, [], vn(2, 19), POLICY) == Send(vn(3, 8))
+
+
+@pytest.mark.parametrize("written, hours", [
+    ("any", ANY_HOURS), ("Bất kỳ lúc nào", ANY_HOURS), ("24/7", ANY_HOURS), ("mọi lúc", ANY_HOURS), ("", None),
+    (None, None), ("08:00-20:00", (dt.time(8), dt.time(20))), ("8h-20h30", (dt.time(8), dt.time(20, 30))),
+    ("từ 8h đến 21h", (dt.time(8), dt.time(21))), ("19:00 - 07:00", (dt.time(19), dt.time(7))),
+])
+def test_agreed_hours_as_lists_write_them(written, hours):
+    assert parse_agreed_hours(written) == hours
+
+
+@pytest.mark.parametrize("written", ["sometimes", "8-", "25:00-26:00", "giờ hành chính"])
+def test_unreadable_agreed_hours_are_an_error_not_a_guess(written):
+    with pytest.raises(ValueError, match="agreed hours"):
+        parse_agreed_hours(written)
 
 
 # --- caps ----------------------------------------------------------------------------------------
@@ -340,3 +365,20 @@ def test_quoting_our_own_footer_is_not_a_stop_request():
     assert not is_stop_request(quoted)
     assert not is_stop_request("Gọi lại cho tôi nhé. " + POLICY.email_opt_out)
     assert not is_stop_request("Vâng ạ\n" + "\n".join("> " + line for line in body.splitlines()))
+
+
+@pytest.mark.parametrize("text", [
+    "TC", "tc", "TC QC", "Tc qc", "HUY", "HỦY", "Hủy QC", "huy het", "STOP", "stop all", "Stop 9029", "KHONG", "KHÔNG",
+    "không", "Ko", "K", "tu choi", "Từ chối", "TỪ CHỐI QC", "TC 9029", " tc. ", "DUNG", "Dừng nhận tin", "ngung",
+    "đừng nhắn tin nữa", "unsubscribe", "Opt out", "HUY QC 9029", "Không nhận QC nữa",
+])
+def test_sms_stop_words_people_send(text):
+    from shared.domain.contact_rules import is_sms_stop
+    assert is_sms_stop(text)
+
+
+@pytest.mark.parametrize("text", ["OK", "Có", "Khong biet gi het", "Gọi lại cho tôi lúc 3h", "DK QC", "stopwatch",
+                                  "khuyến mãi gì vậy", "tcb", ""])
+def test_other_sms_replies_are_not_stops(text):
+    from shared.domain.contact_rules import is_sms_stop
+    assert not is_sms_stop(text)

@@ -24,7 +24,7 @@ SPEC_EVENTS = {
     "sms-requested", "call-requested", "email-replied", "call-ended", "consent-changed",
     "customer-supported", "care-requested", "care-case-updated", "care-case-resolved", "care-case-opened",
     "care-case-escalated", "subscriber-upserted", "subscriber-call-answered", "profile-prompted",
-    "profile-skipped", "profile-collected", "subscriber-profile-updated",
+    "profile-skipped", "profile-collected", "subscriber-profile-updated", "sms-replied", "outreach-cancelled",
 }
 
 

@@ -1,8 +1,13 @@
 """Vietnamese phone numbers: every common writing, the 2018 and 2017 conversions, today's meaning first."""
 
-import pytest
+import random
 
-from shared.domain.phones import Phone, PhoneType, area_code_of, find_phones, normalize_phone, split_phones
+import phonenumbers
+import pytest
+from phonenumbers import PhoneNumberType
+
+from shared.domain.phones import (Phone, PhoneType, area_code_of, find_phones, normalize_phone, split_phones,
+                                  vietnamese_number_type)
 
 MOBILE, LANDLINE = PhoneType.MOBILE, PhoneType.LANDLINE
 
@@ -124,3 +129,19 @@ def test_find_phones_converts_legacy_writings_and_ignores_dates_and_tax_codes():
 def test_national_form():
     assert normalize_phone("+84 912 345 678").national == "0912345678"
     assert normalize_phone("1900 54 54 81").national == "1900545481"
+
+
+def test_the_vietnamese_type_test_answers_as_libphonenumber_for_every_prefix_and_length():
+    rng = random.Random(84)
+    # Every 1-3 digit prefix at every length from 6 to 12 digits, a few random endings each.
+    samples = {prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix)))
+               for prefix in map(str, range(1, 1000)) for length in range(max(6, len(prefix)), 13) for _ in range(2)}
+    samples |= {f"{service}{rng.randrange(10**6):0{width}d}"[:4 + width]
+                for service in ("1800", "1900", "1801", "1901") for width in (3, 4, 5, 6) for _ in range(20)}
+    kinds = set()
+    for significant in sorted(samples):
+        expected = phonenumbers.number_type(phonenumbers.PhoneNumber(country_code=84, national_number=int(significant)))
+        assert vietnamese_number_type(significant) == expected, significant
+        kinds.add(expected)
+    assert {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE, PhoneNumberType.VOIP,
+            PhoneNumberType.PREMIUM_RATE, PhoneNumberType.UNKNOWN} <= kinds

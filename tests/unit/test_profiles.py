@@ -367,8 +367,8 @@ RECORD = {
 ])
 def test_explain_call_gives_exactly_the_decision(changes, expected):
     result = explain_call({**RECORD, **changes})
-    assert result == {"call_id": "c-42", **expected}
-    assert list(result) == ["call_id", "target", "priority", "missing_fields", "skip_reasons"]
+    assert result == {"call_id": "c-42", **expected, "notes": []}
+    assert list(result) == ["call_id", "target", "priority", "missing_fields", "skip_reasons", "notes"]
     assert json.loads(json.dumps(result)) == result
 
 
@@ -386,7 +386,6 @@ def test_explain_call_counts_a_crm_value_outside_the_catalogue_as_present():
     ({"subscription_type": "PREPAID"}, "subscription_type", "expected one of"),
     ({"call_reason": 3}, "call_reason", "expected a string"),
     ({"customer_mood": "angry"}, "customer_mood", "expected one of"),
-    ({"tier": "gold"}, "tier", "expected one of"),
     ({"caller_is_user": "true"}, "caller_is_user", "true or false"),
     ({"kndl_member": 1}, "kndl_member", "true or false"),
     ({"subscribed_since": "15/03/2021"}, "subscribed_since", "YYYY-MM-DD"),
@@ -409,6 +408,56 @@ def test_explain_call_names_a_missing_field(field):
         explain_call(record)
 
 
+@pytest.mark.parametrize("changes, note", [
+    ({"call_reason": "roaming_activation"}, "call_reason 'roaming_activation' is not one careflow knows: read as other"),
+    ({"tier": "gold"}, "tier 'gold' is not one careflow knows: read as standard"),
+])
+def test_a_reason_or_tier_careflow_does_not_know_is_decided_with_a_note(changes, note):
+    result = explain_call({**RECORD, **changes})
+    assert (result["target"], result["skip_reasons"], result["notes"]) == (True, [], [note])
+
+
 def test_explain_call_wants_a_json_object():
     with pytest.raises(ValueError, match="record: expected a JSON object"):
         explain_call([RECORD])
+
+
+# --- B4: a refusal fills only empty fields; provenance from CRM files ---------------------------
+
+def test_a_refusal_keeps_what_the_customer_declared_on_an_earlier_call(catalogue):
+    current = dataclasses.replace(SUBSCRIBER, occupation=TEACHER)
+    update = apply_collection(ProfileCollection(CollectionOutcome.REFUSED, Channel.CALL_CENTRE), catalogue, current)
+    assert update.occupation is None  # left out: the declared teacher stays
+    assert update.hobbies == FieldValue((TRAVEL,), Provenance.REFUSAL_DEFAULT)
+
+
+def test_a_refusal_on_a_complete_profile_changes_nothing(catalogue):
+    current = dataclasses.replace(SUBSCRIBER, occupation=TEACHER, hobbies=(SPORT,))
+    update = apply_collection(ProfileCollection(CollectionOutcome.REFUSED, Channel.STORE), catalogue, current)
+    assert (update.occupation, update.hobbies) == (None, None)
+
+
+def test_a_dropped_call_owes_only_the_fields_still_missing(catalogue):
+    current = dataclasses.replace(SUBSCRIBER, gender="male")
+    result = apply_collection(ProfileCollection(CollectionOutcome.DROPPED, Channel.CALL_CENTRE, occupation=TEACHER),
+                              catalogue, current)
+    assert result.missing_fields == (ProfileField.HOBBIES,)
+
+
+@pytest.mark.parametrize("current, provenance, replaced", [
+    (None, "refusal_default", True), ("", "refusal_default", True), (TEACHER, "refusal_default", False),
+    (OFFICE, "refusal_default", False), (TEACHER, "declared", True), (TEACHER, None, False), ([], "refusal_default", True),
+    ([SPORT], "refusal_default", False),
+])
+def test_a_refusal_default_never_replaces_a_value(current, provenance, replaced):
+    from shared.domain.profiles import replaces
+    assert replaces(current, provenance) is replaced
+
+
+@pytest.mark.parametrize("written, provenance", [
+    ("declared", Provenance.DECLARED), (" Agent assessed ", Provenance.AGENT_ASSESSED),
+    ("refusal-default", Provenance.REFUSAL_DEFAULT), ("", None), (None, None), ("crm", None),
+])
+def test_provenance_as_crm_files_write_it_unknown_otherwise(written, provenance):
+    from shared.domain.profiles import provenance_of
+    assert provenance_of(written) == provenance

@@ -39,3 +39,30 @@ def test_writings(written, normalized):
 
 def test_a_13_digit_code_with_suffix_000_is_invalid():
     assert normalize_tax_code("0100233488000") == ("0100233488000", False)
+
+
+LABELS = ["MST:", "MST", "Mã số thuế:", "Mã số thuế", "MÃ SỐ THUẾ :", "Ma so thue:", "Mã số DN:", "Mã số doanh nghiệp:",
+          "MSDN", "Tax code:", "Tax ID", "MST/Mã số DN:", "M.S.T:"]
+WRITINGS = ["{}", "{} ", "'{}", "’{}", "{}.", "({})"]
+
+
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize("code, written", [
+    ("0100233488", "0100233488"), ("0100233488", "0100 233 488"), ("0100233488", "0100.233.488"),
+    ("0100233488", "0100-233-488"), ("0314409058-001", "0314409058-001"), ("0314409058-001", "0314409058 – 001"),
+])
+def test_labels_and_separators_operators_write(label, code, written):
+    for shape in WRITINGS:
+        assert normalize_tax_code(f"{label} {shape.format(written)}") == (code, True), (label, shape)
+        assert normalize_tax_code(shape.format(written)) == (code, True)
+
+
+@pytest.mark.parametrize("written, normalized", [
+    ("100233488", "0100233488"), ("'100233488", "0100233488"), ("314409058001", "0314409058-001"),
+])
+def test_a_leading_zero_excel_dropped_is_put_back_when_the_check_digit_holds(written, normalized):
+    assert normalize_tax_code(written) == (normalized, True)
+
+
+def test_nine_digits_that_fail_the_check_even_with_a_zero_stay_invalid():
+    assert normalize_tax_code("MST: 100233489") == ("100233489", False)

@@ -55,6 +55,17 @@ def test_a_wrong_person_on_the_mobile_leads_to_the_landline():
     assert [output.key for output in emitted.outputs] == [LEAD.encode()]
 
 
+def test_a_second_mobile_skipped_for_the_landline_is_still_called_when_the_landline_fails():
+    _, calls = outreach((MOBILE, "mobile"), (OTHER_MOBILE, "mobile"), (LANDLINE, "landline"))
+    ended(calls, MOBILE, "wrong_person")
+    emitted = ended(calls, LANDLINE, "invalid_number")
+    assert dialled(emitted) == [OTHER_MOBILE]
+    assert emitted.of("lead-escalated") == []
+    # Every number tried: only then does the post office take the lead over.
+    (escalated,) = ended(calls, OTHER_MOBILE, "invalid_number").of("lead-escalated")
+    assert escalated.reason == "unreachable"
+
+
 def test_no_answer_is_retried_up_to_the_cap_on_a_schedule_then_the_lead_goes_to_its_post_office():
     _, calls = outreach((MOBILE, "mobile"))
     attempts = []

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services import load
+from services.segmenter import handler as segmenter_handler
 from shared.domain.contact_rules import ContactPolicy
-from shared.store.models import Consent, ConsentEvidence, Contact, Deadline
-from tests.handlers import InProcess
+from shared.service import Service
+from shared.store.models import (Consent, ConsentEvidence, Contact, Deadline, OutreachLead, OutreachRequest,
+                                 ProcessedEvent)
+from tests.handlers import MORNING, InProcess
 
 VN = dt.timezone(dt.timedelta(hours=7))
 
@@ -137,7 +140,9 @@ def test_an_erased_person_leaves_only_a_suppression_entry_and_is_never_contacted
     segmenter = InProcess(load("segmenter"))
     granted(segmenter, MOBILE)
     segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")]))
-    assert changed(segmenter, MOBILE, "erased").events == []
+    # The SMS and the call asked for and maybe not yet carried out are recalled.
+    assert [(e.channel, e.reason) for e in changed(segmenter, MOBILE, "erased").of("outreach-cancelled")] == [
+        ("call", "erased (test)"), ("sms", "erased (test)")]
     changed(segmenter, MOBILE, "granted")  # erasure is final: a later list cannot bring the person back
     with segmenter.session() as session:
         assert session.scalars(select(Contact).where(Contact.value == MOBILE)).all() == []
@@ -149,3 +154,73 @@ def test_an_erased_person_leaves_only_a_suppression_entry_and_is_never_contacted
     assert "erased" in emitted.of("lead-escalated")[0].detail
     with segmenter.session() as session:
         assert session.scalars(select(Contact).where(Contact.value == MOBILE)).all() == []
+
+
+# --- a batch of leads at once: the contact rules hold across the batch -----------------------------
+
+def _sharing(segmenter: InProcess, *lead_ids: str) -> list:
+    return [segmenter.event("lead-normalized", **normalized(lead_id=lead_id, phones=[(MOBILE, "mobile")]))
+            for lead_id in lead_ids]
+
+
+def _plan(emitted) -> tuple[list, list]:
+    return ([sms.not_before for sms in emitted.of("sms-requested")],
+            [call.not_before for call in emitted.of("call-requested")])
+
+
+def test_leads_of_one_batch_sharing_a_mobile_share_its_daily_caps_as_if_handled_one_by_one():
+    one_batch, one_by_one = InProcess(load("segmenter")), InProcess(load("segmenter"))
+    for segmenter in (one_batch, one_by_one):
+        granted(segmenter, MOBILE)
+    leads = [f"mst:010023348{n}" for n in range(5)]
+    together = one_batch.send(*_sharing(one_batch, *leads))
+    apart = [one_by_one.send(event) for event in _sharing(one_by_one, *leads)]
+    day = dt.timedelta(hours=24)
+    # 3 marketing SMS and 1 call a day per number: the rest waits for the window to free.
+    expected = ([None, None, None, MORNING + day, MORNING + day],
+                [None, MORNING + day, MORNING + 2 * day, MORNING + 3 * day, MORNING + 4 * day])
+    assert _plan(together) == expected
+    assert (sum((_plan(e)[0] for e in apart), []), sum((_plan(e)[1] for e in apart), [])) == expected
+
+
+def test_the_caps_count_the_requests_earlier_batches_stored():
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, MOBILE)
+    segmenter.send(*_sharing(segmenter, "mst:0100233481", "mst:0100233482"))
+    later = segmenter.send(*_sharing(segmenter, "mst:0100233483", "mst:0100233484"))
+    day = dt.timedelta(hours=24)
+    assert _plan(later) == ([None, MORNING + day], [MORNING + 2 * day, MORNING + 3 * day])
+
+
+def test_an_event_that_fails_in_a_batch_leaves_no_rows_and_no_requests_that_count_and_the_rest_stand():
+    def failing_for_one(event, ctx):
+        segmenter_handler.on_lead_normalized(event, ctx)
+        if event.lead_id == "mst:0100233482":
+            raise ValueError("this lead breaks after its requests were made")
+
+    service = Service(name="segmenter", handlers={"lead-normalized": failing_for_one,
+                                                  "consent-changed": segmenter_handler.on_consent_changed},
+                      prefetch=segmenter_handler.prefetch)
+    segmenter = InProcess(service)
+    granted(segmenter, MOBILE)
+    emitted = segmenter.send(*_sharing(segmenter, "mst:0100233481", "mst:0100233482", "mst:0100233483"))
+    assert len(emitted.dead_letters) == 1
+    assert {e.lead_id for e in emitted.of("sms-requested")} == {"mst:0100233481", "mst:0100233483"}
+    # The failed lead's call was rolled back: the third lead's call is the second of the day, not the third.
+    assert _plan(emitted) == ([None, None], [None, MORNING + dt.timedelta(hours=24)])
+    with segmenter.session() as session:
+        assert set(session.scalars(select(OutreachLead.lead_id))) == {"mst:0100233481", "mst:0100233483"}
+        assert set(session.scalars(select(OutreachRequest.lead_id))) == {"mst:0100233481", "mst:0100233483"}
+        assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1 + 2  # the consent, two leads
+
+
+def test_a_redelivered_batch_republishes_what_it_handled_and_handles_only_what_is_new():
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, MOBILE)
+    first, second = _sharing(segmenter, "mst:0100233481", "mst:0100233482")
+    before = segmenter.send(first)
+    again = segmenter.send(first, second)
+    assert again.outputs[:len(before.outputs)] == before.outputs
+    assert {e.lead_id for e in again.of("sms-requested")} == {"mst:0100233481", "mst:0100233482"}
+    with segmenter.session() as session:
+        assert session.scalar(select(func.count()).select_from(OutreachRequest)) == 4  # an SMS and a call each

@@ -1,0 +1,66 @@
+"""The lead's lifecycle in the store: every service moves a lead through `move`, which asks the
+domain (`shared.domain.lifecycle`), writes the new state, cancels the deadlines that no longer
+apply, and records a refused move for operators instead of applying it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from shared.domain.lifecycle import Happening, LeadState, Moved, Outcome, Refused, Stage, transition
+from shared.observability.metrics import LIFECYCLE_REFUSED
+from shared.outreach.requests import reply_wait_id
+from shared.service import Context
+from shared.store import deadlines
+from shared.store.models import LeadStateRow, LifecycleRefusal
+
+log = logging.getLogger("careflow.lifecycle")
+
+
+def state_of(ctx: Context, lead_id: str) -> LeadState | None:
+    row = ctx.session.get(LeadStateRow, lead_id)
+    return None if row is None else LeadState(Stage(row.stage), row.owner)
+
+
+def move(ctx: Context, lead_id: str, happening: Happening, by: str | None = None) -> Outcome:
+    """Applies `happening` to the lead when its lifecycle allows it; the caller acts on a `Moved`
+    (and on a `Stayed` where a repeat is harmless), never on a `Refused`."""
+    outcome = transition(state_of(ctx, lead_id), happening, by)
+    if isinstance(outcome, Refused):
+        refuse(ctx, lead_id, happening, outcome.state.stage, outcome.reason)
+    elif isinstance(outcome, Moved):
+        row = ctx.session.get(LeadStateRow, lead_id) or LeadStateRow(lead_id=lead_id)
+        row.stage, row.owner, row.updated_at = outcome.state.stage.value, outcome.state.owner, ctx.now()
+        ctx.session.add(row)
+        if outcome.state.stage is not Stage.IN_OUTREACH:
+            # Out of outreach (supported on the hotline, escalated): the reply wait no longer applies.
+            deadlines.cancel(ctx.session, reply_wait_id(lead_id), ctx.now())
+    return outcome
+
+
+def ask(ctx: Context, lead_id: str, happening: Happening, by: str | None = None) -> Outcome:
+    """What `happening` would do, for a service that reads the store only (the normalizer): the
+    consumer of the event it emits moves the lead; a move not made is counted and logged here."""
+    outcome = transition(state_of(ctx, lead_id), happening, by)
+    if not isinstance(outcome, Moved):
+        _count(ctx, happening, outcome.state.stage, getattr(outcome, "reason", "already done"))
+    return outcome
+
+
+def refuse(ctx: Context, lead_id: str, happening: Happening, stage: Stage, reason: str) -> None:
+    """Records a move not applied: a row operators see (`careflow funnel`), a counter, a log line."""
+    ctx.session.add(LifecycleRefusal(refusal_id=str(uuid.uuid4()), lead_id=lead_id, service=ctx.service,
+                                     happening=happening.value, stage=stage.value, reason=reason,
+                                     refused_at=ctx.now()))
+    _count(ctx, happening, stage, reason)
+
+
+def _count(ctx: Context, happening: Happening, stage: Stage, reason: str) -> None:
+    LIFECYCLE_REFUSED.labels(ctx.service, happening.value, stage.value).inc()
+    # No lead id: it may be a person's ID number; operators find the lead in lifecycle_refusals.
+    log.info("lifecycle refused %s in stage %s", happening.value, stage.value,
+             extra={"service": ctx.service, "reason": reason})
+
+
+def allowed(outcome: Outcome) -> bool:
+    return not isinstance(outcome, Refused)

@@ -1,0 +1,23 @@
+"""the hours a person agreed to be contacted in, per channel
+
+Revision ID: 0005
+Revises: 0004
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0005'
+down_revision = '0004'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('consents', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('agreed_hours', sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('consents', schema=None) as batch_op:
+        batch_op.drop_column('agreed_hours')
