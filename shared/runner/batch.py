@@ -68,10 +68,10 @@ class BatchHandler:
         broker refused in an earlier try of this batch: they go to their dead-letter topic instead."""
         unproducible = unproducible or {}
         decoded = [(record, self._decode(record)) for record in records]
-        if self.service.store is StoreAccess.WRITE and self.sessions is not None:
-            outputs = self._handle_at_once(decoded)
-            if outputs is not None:
-                return outputs
+        if self.service.store is StoreAccess.WRITE and self.sessions is not None and not unproducible:
+            per_record = self._handle_at_once(decoded)
+            if per_record is not None:
+                return per_record
         with self._unit_of_work() as session:
             events = [event for _, event in decoded if isinstance(event, BaseModel)]
             done = self._already_processed(session, events)
@@ -81,13 +81,14 @@ class BatchHandler:
                      if source(record) in unproducible else self._handle(record, event, session, done))
                     for record, event in decoded]
 
-    def _handle_at_once(self, decoded: list[tuple[Record, BaseModel | DecodeError]]) -> list[Output] | None:
+    def _handle_at_once(self, decoded: list[tuple[Record, BaseModel | DecodeError]]
+                        ) -> list[tuple[Record, list[Output]]] | None:
         """A store-writing batch in one go: no savepoint and no flush per event, the batch's rows
         written together at its end (a statement per table), the processed-event records included.
         None when any event failed: the transaction is rolled back whole, and the batch is handled
         again event by event (`_handle`: each in a savepoint, with retries and dead letters), so a
         failure costs what it always did and isolates the event that caused it."""
-        outputs: list[Output] = []
+        outputs: list[tuple[Record, list[Output]]] = []
         timings: list[tuple[str, float]] = []
         try:
             with self.sessions.begin() as session:
@@ -98,19 +99,20 @@ class BatchHandler:
                 handled: dict[str, list[Output]] = {}
                 for record, event in decoded:
                     if isinstance(event, DecodeError):
-                        outputs.append(dead_letter(self.service.name, record, event, tries=0))
+                        outputs.append((record, [dead_letter(self.service.name, record, event, tries=0)]))
                         continue
                     event_id = event.envelope.event_id
                     if event_id in done or event_id in handled:  # redelivered, or twice in this batch
-                        outputs += done.get(event_id) or handled[event_id]
+                        outputs.append((record, done.get(event_id) or handled[event_id]))
                         continue
                     topic = self.event_type(record)
                     ctx = self.context(event_id, event.envelope.correlation_id, session)
                     started = time.perf_counter()
                     self.service.handlers[topic](event, ctx)
+                    self._check_sizes(ctx.outputs)  # too large: the event-by-event pass dead-letters it
                     timings.append((topic, time.perf_counter() - started))
                     handled[event_id] = ctx.outputs
-                    outputs += ctx.outputs
+                    outputs.append((record, ctx.outputs))
                 if isinstance(session, StoreSession):
                     session.insert_added()  # first: any statement before it would flush them one by one
                 replay.record_all_processed(session, self.group, handled, utc_now())
