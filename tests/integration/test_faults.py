@@ -189,13 +189,13 @@ def test_postgresql_restarted_mid_stream(settings_for, postgres_server, tmp_path
     from sqlalchemy import create_engine, func, select, text
 
     from shared.store.models import Escalation
-    from tests.conftest import _fresh_postgres_database, _postgres_bindir
+    from tests.postgres import fresh_database, postgres_bindir
     from tests.integration.test_runtime import RELAY, escalation_count, publish_leads
     from tests.support import TopicReader, wait_for
 
     if os.environ.get("CAREFLOW_TEST_POSTGRES_URL"):
         pytest.skip("the PostgreSQL server is not ours to restart")
-    url = _fresh_postgres_database(postgres_server)
+    url = fresh_database(postgres_server)
     migrate(url)
     settings = settings_for(url, batch_size=50)
     total = 1500
@@ -213,7 +213,7 @@ def test_postgresql_restarted_mid_stream(settings_for, postgres_server, tmp_path
         wait_for(lambda: escalation_count(url) >= 300, message="the relay to get going")
         restarted = time.monotonic()
         # The log file named again: without it the new server would write to (and hold) our pipe.
-        subprocess.run([*user, str(_postgres_bindir() / "pg_ctl"), "-D", data, "-l", f"{data}/server.log", "-m", "fast",
+        subprocess.run([*user, str(postgres_bindir() / "pg_ctl"), "-D", data, "-l", f"{data}/server.log", "-m", "fast",
                         "-w", "restart"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
         back = time.monotonic()
         back_wall = time.time()
