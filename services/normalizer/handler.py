@@ -5,7 +5,7 @@ everywhere with no contact."""
 from __future__ import annotations
 
 from shared.domain.leads import RawLead, normalize_lead
-from shared.enrichment import look_up
+from shared.enrichment import EnrichmentUnavailable, look_up
 from shared.domain.lifecycle import Happening, Moved
 from shared.domain.provinces import post_office_code
 from shared.outreach import lifecycle
@@ -16,7 +16,13 @@ from shared.service import Context, Service, StoreAccess
 def on_lead_imported(event, ctx: Context) -> None:
     raw = RawLead(event.tax_code, event.company_name, event.address, event.phones, event.emails)
     lead = normalize_lead(raw)
-    record = look_up(ctx.policies.enrichment, lead.tax_code) if lead.tax_code_valid else None
+    pending = False
+    try:
+        record = look_up(ctx.policies.enrichment, lead.tax_code) if lead.tax_code_valid else None
+    except EnrichmentUnavailable:
+        # The registry is down: the lead goes on from its own data, marked pending (never "not_found");
+        # the segmenter looks it up again later (its "enrichment_retry" deadline).
+        record, pending = None, True
     if record is not None and not record.active:
         _escalate(ctx, event.lead_id, lead.province_code, "inactive", f"{record.source} lists the enterprise as inactive")
         return
@@ -24,7 +30,7 @@ def on_lead_imported(event, ctx: Context) -> None:
         lead = normalize_lead(RawLead(
             lead.tax_code, lead.company_name or record.company_name, raw.address or record.address,
             ";".join(filter(None, [raw.phones, record.phones])), ";".join(filter(None, [raw.emails, record.emails]))))
-    elif not (lead.phones or lead.emails):
+    elif not (pending or lead.phones or lead.emails):
         _escalate(ctx, event.lead_id, lead.province_code, "not_found",
                   "no contact in the list and no enrichment source knows it")
         return
@@ -33,7 +39,8 @@ def on_lead_imported(event, ctx: Context) -> None:
              phones=[{"e164": p.e164, "type": p.type.value} for p in lead.phones], emails=list(lead.emails),
              invalid_phones=list(lead.invalid_phones), invalid_emails=list(lead.invalid_emails),
              has_email=lead.has_email, has_mobile=lead.has_mobile, has_landline=lead.has_landline,
-             outreach_list=lead.outreach_list.value, enrichment_source=record.source if record else None)
+             outreach_list=lead.outreach_list.value, enrichment_source=record.source if record else None,
+             enrichment_pending=pending)
 
 
 def _escalate(ctx: Context, lead_id: str, province_code: str | None, reason: str, detail: str) -> None:

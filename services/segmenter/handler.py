@@ -4,6 +4,8 @@ be reached no way is escalated. It also keeps the consent and Do-Not-Call state 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -12,6 +14,7 @@ from shared.domain.contact_rules import DNC_CHANNELS, Blocked, Channel, parse_ag
 from shared.domain.emails import split_emails
 from shared.domain.lifecycle import Happening, Moved, worked
 from shared.domain.phones import normalize_phone
+from shared.domain.provinces import PROVINCE_NAMES
 from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
 from shared.store import deadlines
@@ -19,7 +22,16 @@ from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, Dea
 from shared.privacy import erasure
 
 
+# The enrichment source was down for a lead: after this long, the lead is looked up again.
+ENRICHMENT_RETRY = "enrichment_retry"
+ENRICHMENT_RETRY_AFTER = dt.timedelta(minutes=10)
+
+
 def on_lead_normalized(event, ctx: Context) -> None:
+    if event.enrichment_pending:
+        _retry_enrichment_later(event, ctx)
+        if event.outreach_list == "insufficient":
+            return  # held, not escalated: the look-up may find its contacts; it comes back as a new lead
     phones = _remember(event, ctx)
     if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
@@ -60,6 +72,24 @@ def _plan(ctx: Context, lead_id: str, emails: list[str], mobiles: list[str], pho
         return
     announcements.escalate(ctx, lead_id, "unreachable",
                       "the contact rules allow no channel: " + "; ".join(sorted(set(blocked))))
+
+
+def _retry_enrichment_later(event, ctx: Context) -> None:
+    """The normalizer keeps no store, so the segmenter keeps the timer; its firing sends the lead
+    through the normalizer again as a `lead-imported` made of what the lead became (the province
+    stands for the address), and the normalizer's look-up enriches it once the source is back."""
+    deadlines.schedule(ctx.session, f"{ENRICHMENT_RETRY}:{event.envelope.event_id}", ENRICHMENT_RETRY, event.lead_id,
+                       ctx.now() + ENRICHMENT_RETRY_AFTER, {
+                           "correlation_id": event.envelope.correlation_id, "tax_code": event.tax_code,
+                           "company_name": event.company_name,
+                           "address": PROVINCE_NAMES.get(event.province_code or ""),
+                           "phones": ";".join([p.e164 for p in event.phones] + list(event.invalid_phones)) or None,
+                           "emails": ";".join(list(event.emails) + list(event.invalid_emails)) or None})
+
+
+def on_enrichment_retry(deadline: Deadline, ctx: Context) -> None:
+    fields = {k: v for k, v in deadline.payload.items() if k != "correlation_id"}
+    ctx.emit("lead-imported", lead_id=deadline.subject_id, source=ENRICHMENT_RETRY, row_number=0, **fields)
 
 
 def on_lead_worked(event, ctx: Context) -> None:
@@ -154,7 +184,8 @@ def prefetch(events: list, session: Session) -> None:
 
 
 SERVICE = Service(name="segmenter", emits=("email-requested", "sms-requested", "call-requested", "lead-escalated",
-                                              "outreach-cancelled"), handlers={"lead-normalized": on_lead_normalized,
+                                              "outreach-cancelled", "lead-imported"),
+                  deadline_handlers={ENRICHMENT_RETRY: on_enrichment_retry}, handlers={"lead-normalized": on_lead_normalized,
                                               "consent-changed": on_consent_changed,
                                               "lead-worked": on_lead_worked,
                                               "subject-erasure-requested": erasure.handler(

@@ -9,7 +9,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import httpx
 
@@ -102,6 +102,40 @@ class HttpRegistryProvider:
         raise AssertionError("unreachable")
 
 
+class EnrichmentUnavailable(Exception):
+    """A source could not answer (its circuit is open, or the call failed): the lead goes on
+    unenriched, marked pending, and is looked up again later."""
+
+
+class CircuitBreaker:
+    """Wraps a provider: `threshold` failures in a row open the circuit for `cool_down` seconds, in
+    which lookups fail at once (no timeouts, no retry sleeps: an outage does not stall the batch);
+    after it one trial goes through (half-open): a success closes the circuit, a failure opens it again."""
+
+    def __init__(self, provider: EnrichmentProvider, threshold: int = 3, cool_down: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.provider, self.name = provider, provider.name
+        self.threshold, self.cool_down, self.clock = threshold, cool_down, clock
+        self.failures, self.opened_at = 0, None
+
+    def lookup(self, tax_code: str) -> EnterpriseRecord | None:
+        if self.opened_at is not None and self.clock() - self.opened_at < self.cool_down:
+            raise EnrichmentUnavailable(f"{self.name}: circuit open")
+        try:
+            record = self.provider.lookup(tax_code)
+        except Exception as exc:
+            self.failures += 1
+            if self.opened_at is not None or self.failures >= self.threshold:
+                if self.opened_at is None:
+                    log.warning("enrichment source down, circuit opened", extra={"source": self.name})
+                self.opened_at = self.clock()
+            raise EnrichmentUnavailable(f"{self.name}: {type(exc).__name__}") from exc
+        if self.opened_at is not None:
+            log.warning("enrichment source back, circuit closed", extra={"source": self.name})
+        self.failures, self.opened_at = 0, None
+        return record
+
+
 def _joined(value) -> str | None:
     return ";".join(value) if isinstance(value, list) else value
 
@@ -111,12 +145,22 @@ def providers_from_settings(registry_file: str | None, registry_url: str | None)
     if registry_file:
         providers.append(RegistryFileProvider(Path(registry_file)))
     if registry_url:
-        providers.append(HttpRegistryProvider(registry_url))
+        providers.append(CircuitBreaker(HttpRegistryProvider(registry_url)))
     return providers
 
 
 def look_up(providers: list[EnrichmentProvider], tax_code: str | None) -> EnterpriseRecord | None:
-    """The first provider that knows the enterprise answers."""
+    """The first provider that knows the enterprise answers; EnrichmentUnavailable when none does
+    and one of them could not answer."""
     if not tax_code:
         return None
-    return next((r for p in providers if (r := p.lookup(tax_code)) is not None), None)
+    unavailable = None
+    for provider in providers:
+        try:
+            if (record := provider.lookup(tax_code)) is not None:
+                return record
+        except EnrichmentUnavailable as exc:
+            unavailable = exc
+    if unavailable is not None:
+        raise unavailable
+    return None

@@ -3,7 +3,8 @@
 import httpx
 import pytest
 
-from shared.enrichment import HttpRegistryProvider, RegistryFileProvider, look_up
+from shared.enrichment import (CircuitBreaker, EnrichmentUnavailable, HttpRegistryProvider, RegistryFileProvider,
+                               look_up)
 
 
 def test_the_registry_file_knows_status_and_contacts_by_normalized_tax_code(tmp_path):
@@ -49,3 +50,23 @@ def test_http_unknown_is_none_and_a_dead_endpoint_is_an_error_not_a_guess():
     with pytest.raises(httpx.HTTPStatusError):
         down.lookup("0100233488")
     assert len(calls) == 3
+
+
+def test_a_circuit_opens_on_failures_in_a_row_and_a_half_open_trial_closes_or_reopens_it():
+    now, answers = [0.0], iter([502, 502, 502, 200])
+    down, calls = _http(lambda request, n: httpx.Response(next(answers), json={"company_name": "Minh An"}))
+    down.tries = 1
+    breaker = CircuitBreaker(down, threshold=2, cool_down=30, clock=lambda: now[0])
+    for _ in range(3):  # two failures open it; the third lookup fails at once, not calling the source
+        with pytest.raises(EnrichmentUnavailable):
+            look_up([breaker], "0100233488")
+    assert len(calls) == 2
+    now[0] = 31.0  # half-open: one trial, which fails and opens it again for a whole cool-down
+    with pytest.raises(EnrichmentUnavailable):
+        breaker.lookup("0100233488")
+    now[0] = 60.0
+    with pytest.raises(EnrichmentUnavailable):
+        breaker.lookup("0100233488")
+    assert len(calls) == 3
+    now[0] = 62.0  # the next trial succeeds and closes it
+    assert breaker.lookup("0100233488").company_name == "Minh An" and breaker.opened_at is None
