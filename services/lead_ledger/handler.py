@@ -10,6 +10,7 @@ itself (`shared.domain.lifecycle`, stored in lead_states). The owner of an escal
 
 from __future__ import annotations
 
+from shared import enrichment
 from shared.domain.lifecycle import Stage
 from shared.service import Context, Service
 from shared.store.models import Lead
@@ -37,7 +38,9 @@ def _lead(ctx: Context, lead_id: str) -> Lead:
 
 def on_imported(event, ctx: Context) -> None:
     lead = _lead(ctx, event.lead_id)
-    lead.source, lead.bhxh_unit_code = event.source, event.bhxh_unit_code or lead.bhxh_unit_code
+    if event.source != enrichment.RETRY:  # a look-up again is no new source
+        lead.source = event.source
+    lead.bhxh_unit_code = event.bhxh_unit_code or lead.bhxh_unit_code
     lead.company_name = lead.company_name or event.company_name
 
 

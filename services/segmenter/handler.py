@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from shared import enrichment
 from shared.domain.calls import DialNumber, dial_order
 from shared.domain.contact_rules import DNC_CHANNELS, Blocked, Channel, parse_agreed_hours
 from shared.domain.emails import split_emails
@@ -23,7 +24,6 @@ from shared.privacy import erasure
 
 
 # The enrichment source was down for a lead: after this long, the lead is looked up again.
-ENRICHMENT_RETRY = "enrichment_retry"
 ENRICHMENT_RETRY_AFTER = dt.timedelta(minutes=10)
 
 
@@ -78,18 +78,18 @@ def _retry_enrichment_later(event, ctx: Context) -> None:
     """The normalizer keeps no store, so the segmenter keeps the timer; its firing sends the lead
     through the normalizer again as a `lead-imported` made of what the lead became (the province
     stands for the address), and the normalizer's look-up enriches it once the source is back."""
-    deadlines.schedule(ctx.session, f"{ENRICHMENT_RETRY}:{event.envelope.event_id}", ENRICHMENT_RETRY, event.lead_id,
-                       ctx.now() + ENRICHMENT_RETRY_AFTER, {
-                           "correlation_id": event.envelope.correlation_id, "tax_code": event.tax_code,
-                           "company_name": event.company_name,
-                           "address": PROVINCE_NAMES.get(event.province_code or ""),
-                           "phones": ";".join([p.e164 for p in event.phones] + list(event.invalid_phones)) or None,
-                           "emails": ";".join(list(event.emails) + list(event.invalid_emails)) or None})
+    request = {"correlation_id": event.envelope.correlation_id, "tax_code": event.tax_code,
+               "company_name": event.company_name, "address": PROVINCE_NAMES.get(event.province_code or ""),
+               "phones": ";".join([p.e164 for p in event.phones] + list(event.invalid_phones)) or None,
+               "emails": ";".join(list(event.emails) + list(event.invalid_emails)) or None}
+    deadline_id = f"{enrichment.RETRY}:{event.envelope.event_id}"  # one per look-up: a fired one stays fired
+    deadlines.schedule(ctx.session, deadline_id, enrichment.RETRY, event.lead_id, ctx.now() + ENRICHMENT_RETRY_AFTER,
+                       request)
 
 
 def on_enrichment_retry(deadline: Deadline, ctx: Context) -> None:
     fields = {k: v for k, v in deadline.payload.items() if k != "correlation_id"}
-    ctx.emit("lead-imported", lead_id=deadline.subject_id, source=ENRICHMENT_RETRY, row_number=0, **fields)
+    ctx.emit("lead-imported", lead_id=deadline.subject_id, source=enrichment.RETRY, row_number=0, **fields)
 
 
 def on_lead_worked(event, ctx: Context) -> None:
@@ -185,7 +185,7 @@ def prefetch(events: list, session: Session) -> None:
 
 SERVICE = Service(name="segmenter", emits=("email-requested", "sms-requested", "call-requested", "lead-escalated",
                                               "outreach-cancelled", "lead-imported"),
-                  deadline_handlers={ENRICHMENT_RETRY: on_enrichment_retry}, handlers={"lead-normalized": on_lead_normalized,
+                  deadline_handlers={enrichment.RETRY: on_enrichment_retry}, handlers={"lead-normalized": on_lead_normalized,
                                               "consent-changed": on_consent_changed,
                                               "lead-worked": on_lead_worked,
                                               "subject-erasure-requested": erasure.handler(

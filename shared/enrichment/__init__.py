@@ -102,6 +102,10 @@ class HttpRegistryProvider:
         raise AssertionError("unreachable")
 
 
+# The deadline kind, and the `lead-imported` source, of a lead looked up again after an outage.
+RETRY = "enrichment_retry"
+
+
 class EnrichmentUnavailable(Exception):
     """A source could not answer (its circuit is open, or the call failed): the lead goes on
     unenriched, marked pending, and is looked up again later."""

@@ -9,7 +9,9 @@ import httpx
 from services import load
 from services.segmenter.handler import ENRICHMENT_RETRY_AFTER
 from shared.config import Policies, Settings
+from shared import enrichment
 from shared.enrichment import CircuitBreaker, EnterpriseRecord
+from shared.store.models import Lead
 from tests.handlers import InProcess
 
 MOBILE = "+84912345678"
@@ -79,3 +81,11 @@ def test_a_lead_still_pending_at_its_look_up_is_looked_up_again_later():
     segmenter.send(*again)
     segmenter.advance(ENRICHMENT_RETRY_AFTER)
     assert segmenter.fire_deadlines().types() == ["lead-imported"]
+
+
+def test_a_look_up_again_keeps_the_leads_source_in_the_ledger():
+    ledger = InProcess(load("lead-ledger"))
+    ledger.handle("lead-imported", lead_id="mst:0100233488", source="bhxh.csv", row_number=2)
+    ledger.handle("lead-imported", lead_id="mst:0100233488", source=enrichment.RETRY, row_number=0)
+    with ledger.session() as session:
+        assert session.get(Lead, "mst:0100233488").source == "bhxh.csv"
