@@ -36,7 +36,9 @@ test: install system-deps
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
+# The bench's peer (quix-streams) is an extra of its own: neither the services nor `make test` need it.
 bench: install system-deps
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m tests.bench
 
 clean:
