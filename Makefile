@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install system-deps run test test-unit bench clean
+.PHONY: install system-deps run test test-unit bench clean console-assets console-catalogue
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Java 17 and Maven run the broker; PostgreSQL (Debian's package) is the production store the tests cover.
+# Java 17 and Maven run the broker; PostgreSQL (Debian's package) is the production store the tests cover;
+# Chromium and its driver run the console's browser tests.
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	test -x /usr/bin/chromedriver || missing="$$missing chromium chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  echo "installing$$missing from Debian's packages"; \
@@ -40,6 +42,18 @@ test-unit: install
 bench: install system-deps
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m tests.bench
+
+# The console's front-end assets: pinned npm packages (package-lock.json), copied into the package
+# and committed, so that the console needs no internet and no npm at run time.
+console-assets:
+	cd shared/console/assets && npm ci --no-audit --no-fund && \
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.js ../static/
+
+# The console's Vietnamese catalogue: new messages of the pages merged in, then compiled.
+console-catalogue: install
+	cd shared/console && ../../$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location -o locale/messages.pot . && \
+	../../$(BIN)/pybabel update -i locale/messages.pot -d locale -D messages --no-location && \
+	../../$(BIN)/pybabel compile -d locale -D messages && rm locale/messages.pot
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -63,7 +63,15 @@ def on_care_case_updated(event, ctx: Context) -> None:
         case = care.pause(case, now)
     elif event.update == "resumed":
         case = care.resume(case, now)
+    escalation = None
+    if event.escalate:
+        escalated = care.escalate(case, now, ctx.policies.care)
+        if escalated is None:
+            raise Rejected(f"case {event.case_id} is {case.status.value}: only an open case can be escalated")
+        case, escalation = escalated
     _save(ctx, row, before, case)
+    if escalation is not None:
+        ctx.emit("care-case-escalated", **care.escalated_payload(case, escalation))
 
 
 def on_care_case_resolved(event, ctx: Context) -> None:

@@ -3,10 +3,10 @@ office of its province (BDT-<code>) or the head office (TCT) — and hand-backs 
 
 from __future__ import annotations
 
-from shared.domain.lifecycle import Happening, Refused
+from shared.domain.lifecycle import Happening, Refused, worked
 from shared.domain.provinces import TCT
 from shared.outreach import lifecycle
-from shared.outreach.announcements import announce_escalation
+from shared.outreach.announcements import announce_escalation, supported
 from shared.service import Context, Rejected, Service
 from shared.store.models import Escalation
 
@@ -23,6 +23,8 @@ def on_escalated(event, ctx: Context) -> None:
         ctx.session.add(escalation)
     escalation.owner, escalation.province_code = event.owner, event.province_code
     escalation.reason, escalation.detail = event.reason, event.detail
+    # Escalated again (handed back, or a contact found did not work out): open for its new owner.
+    escalation.outcome = escalation.closed_at = None
 
 
 def on_returned(event, ctx: Context) -> None:
@@ -39,4 +41,34 @@ def on_returned(event, ctx: Context) -> None:
     announce_escalation(ctx, event.lead_id, escalation.province_code, "returned_to_tct", event.note, owner=TCT)
 
 
-SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned})
+def on_worked(event, ctx: Context) -> None:
+    """The owner worked the lead (the console): the escalation closes with the outcome; a customer
+    reached and helped is supported by its owner, an inactive enterprise closed. A contact found
+    goes back into outreach through the segmenter, which moves the lead."""
+    escalation = ctx.session.get(Escalation, event.lead_id)
+    if escalation is None:
+        raise Rejected(f"lead {event.lead_id} was never escalated, so it cannot be worked")
+    if escalation.owner != event.worked_by:
+        raise Rejected(f"lead {event.lead_id} is owned by {escalation.owner}, not by {event.worked_by}")
+    if escalation.closed_at is not None:
+        raise Rejected(f"lead {event.lead_id} was worked already ({escalation.outcome})")
+    if event.outcome == "supported":
+        # The contract's `via` enum cannot gain a symbol its v1 readers would fail on: the owner says who.
+        supported(ctx, event.lead_id, "call", worked_by=event.worked_by)
+    elif event.outcome == "closed_inactive":
+        outcome = lifecycle.move(ctx, event.lead_id, worked(event.outcome), event.worked_by)
+        if isinstance(outcome, Refused):
+            raise Rejected(outcome.reason)
+    escalation.outcome, escalation.closed_at = event.outcome, ctx.now()
+
+
+def on_supported(event, ctx: Context) -> None:
+    """Supported another way (the customer called the hotline, an e-mail reply led to a call): the
+    owner has nothing left to do, so the lead leaves its worklist."""
+    escalation = ctx.session.get(Escalation, event.lead_id)
+    if escalation is not None and escalation.closed_at is None:
+        escalation.outcome, escalation.closed_at = "supported", ctx.now()
+
+
+SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned,
+                                                "lead-worked": on_worked, "customer-supported": on_supported})

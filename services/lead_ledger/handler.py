@@ -4,7 +4,8 @@ A lead moves forward only: imported → normalized → in outreach → supported
 customer who is supported after an escalation (the post office reached them) counts as supported.
 The ledger observes: the events of one lead arrive on different topics in any order, so it keeps
 the furthest stage of the lifecycle's order; what services ask before acting is the lifecycle
-itself (`shared.domain.lifecycle`, stored in lead_states).
+itself (`shared.domain.lifecycle`, stored in lead_states). The owner of an escalation moves it on
+(`lead-worked`): a contact found puts it back in outreach, an enterprise confirmed inactive is closed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from shared.service import Context, Service
 from shared.store.models import Lead
 
 STAGES = tuple(s.value for s in (Stage.IMPORTED, Stage.NORMALIZED, Stage.IN_OUTREACH, Stage.ESCALATED,
-                                 Stage.SUPPORTED))
+                                 Stage.SUPPORTED, Stage.CLOSED_INACTIVE))
 
 
 def _advance(lead: Lead, stage: str, ctx: Context) -> None:
@@ -69,7 +70,17 @@ def on_supported(event, ctx: Context) -> None:
     _advance(_lead(ctx, event.lead_id), "supported", ctx)
 
 
+def on_worked(event, ctx: Context) -> None:
+    lead = _lead(ctx, event.lead_id)
+    if event.outcome == "contact_found" and lead.stage == Stage.ESCALATED.value:
+        lead.stage, lead.updated_at = Stage.IN_OUTREACH.value, ctx.now()
+    elif event.outcome == "closed_inactive":
+        _advance(lead, Stage.CLOSED_INACTIVE.value, ctx)
+    # supported: `customer-supported` follows from the escalations service.
+
+
 SERVICE = Service(name="lead-ledger", handlers={
     "lead-imported": on_imported, "lead-normalized": on_normalized, "lead-escalated": on_escalated,
     "email-requested": on_requested, "sms-requested": on_requested, "call-requested": on_requested,
-    "call-ended": on_call_ended, "customer-supported": on_supported})
+    "call-ended": on_call_ended, "customer-supported": on_supported,
+    "lead-worked": on_worked})

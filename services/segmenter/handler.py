@@ -4,12 +4,14 @@ be reached no way is escalated. It also keeps the consent and Do-Not-Call state 
 
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shared.domain.calls import DialNumber, dial_order
 from shared.domain.contact_rules import DNC_CHANNELS, Blocked, Channel, parse_agreed_hours
-from shared.domain.lifecycle import Happening, Moved
+from shared.domain.emails import split_emails
+from shared.domain.lifecycle import Happening, Moved, worked
+from shared.domain.phones import normalize_phone
 from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
 from shared.store import deadlines
@@ -26,30 +28,71 @@ def on_lead_normalized(event, ctx: Context) -> None:
         return
     if not isinstance(lifecycle.move(ctx, event.lead_id, Happening.OUTREACH_STARTED), Moved):
         return  # the lead moved on before its plan (escalated, supported on the hotline)
+    _plan(ctx, event.lead_id, list(event.emails), [p.e164 for p in event.phones if p.type == "mobile"], phones,
+          event.envelope.correlation_id)
+
+
+def _plan(ctx: Context, lead_id: str, emails: list[str], mobiles: list[str], phones: list[DialNumber],
+          correlation_id: str) -> None:
+    """E-mail and SMS marketing, then the first call that the contact rules allow; escalated when none."""
     blocked: list[str] = []
     emailed = False
-    for address in event.emails:
-        decision = requests.request_email(ctx, event.lead_id, address)
+    for address in emails:
+        decision = requests.request_email(ctx, lead_id, address)
         if isinstance(decision, Blocked):
             blocked.append(f"e-mail: {decision.reason}")
         emailed |= not isinstance(decision, Blocked)
-    for phone in (p for p in event.phones if p.type == "mobile"):
-        decision = requests.request_sms(ctx, event.lead_id, phone.e164)
+    for mobile in mobiles:
+        decision = requests.request_sms(ctx, lead_id, mobile)
         if isinstance(decision, Blocked):
             blocked.append(f"sms: {decision.reason}")
     for number in dial_order(phones):
-        decision = requests.request_call(ctx, event.lead_id, number.e164, 1, "first consultation call")
+        decision = requests.request_call(ctx, lead_id, number.e164, 1, "first consultation call")
         if not isinstance(decision, Blocked):
             return
         blocked.append(f"call: {decision.reason}")
     if emailed:
         # E-mail only: the customer may reply or call the hotline; past the wait, the post office takes over.
         due = ctx.now() + ctx.policies.reply_wait
-        deadlines.schedule(ctx.session, requests.reply_wait_id(event.lead_id), requests.REPLY_WAIT, event.lead_id, due,
-                           {"correlation_id": event.envelope.correlation_id})
+        deadlines.schedule(ctx.session, requests.reply_wait_id(lead_id), requests.REPLY_WAIT, lead_id, due,
+                           {"correlation_id": correlation_id})
         return
-    announcements.escalate(ctx, event.lead_id, "unreachable",
+    announcements.escalate(ctx, lead_id, "unreachable",
                       "the contact rules allow no channel: " + "; ".join(sorted(set(blocked))))
+
+
+def on_lead_worked(event, ctx: Context) -> None:
+    """A post office found a phone number or an e-mail address (the console): kept with the lead's
+    contacts, and outreach starts again through it under the contact rules."""
+    if event.outcome != "contact_found":
+        return
+    phone = normalize_phone(event.phone) if event.phone else None
+    emails, _ = split_emails(event.email)
+    if event.phone and (phone is None or phone.type.value not in ("mobile", "landline", "voip")):
+        raise Rejected(f"lead {event.lead_id}: the phone number found is not a callable Vietnamese number")
+    if phone is None and not emails:
+        raise Rejected(f"lead {event.lead_id}: a contact found needs a valid phone number or e-mail address")
+    outcome = lifecycle.move(ctx, event.lead_id, worked(event.outcome), event.worked_by)
+    if not isinstance(outcome, Moved):
+        raise Rejected(getattr(outcome, "reason", f"lead {event.lead_id} is back in outreach already"))
+    if ctx.session.get(OutreachLead, event.lead_id) is None:
+        ctx.session.add(OutreachLead(lead_id=event.lead_id))  # escalated before outreach (inactive, unknown)
+    position = max(ctx.session.scalars(select(Contact.position).where(Contact.lead_id == event.lead_id)), default=-1)
+    found = [(phone.e164, "phone", phone.type.value)] if phone else []
+    found += [(address, "email", None) for address in emails[:1]]
+    added = []
+    for value, kind, phone_type in found:
+        contact = ctx.session.get(Contact, (event.lead_id, value))
+        if contact is None:
+            position += 1
+            contact = Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
+                              position=position, given_by_customer=False)
+            ctx.session.add(contact)
+        contact.dead = False
+        added.append(contact)
+    _plan(ctx, event.lead_id, [c.value for c in added if c.kind == "email"],
+          [c.value for c in added if c.phone_type == "mobile"],
+          [requests.dial_number(c) for c in added if c.kind == "phone"], event.envelope.correlation_id)
 
 
 def _remember(event, ctx: Context) -> list[DialNumber] | None:
@@ -110,4 +153,5 @@ def prefetch(events: list, session: Session) -> None:
 
 
 SERVICE = Service(name="segmenter", handlers={"lead-normalized": on_lead_normalized,
-                                              "consent-changed": on_consent_changed}, prefetch=prefetch)
+                                              "consent-changed": on_consent_changed,
+                                              "lead-worked": on_lead_worked}, prefetch=prefetch)

@@ -348,6 +348,13 @@ def breach(case: CareCase, now: dt.datetime, policy: CarePolicy,
     return replace(case, level=case.level + 1, owner=to_owner, sla_due_at=due), escalation
 
 
+def escalate(case: CareCase, now: dt.datetime, policy: CarePolicy) -> tuple[CareCase, Escalation] | None:
+    """An agent escalates an open case before its SLA runs out: as if it were breached now."""
+    if case.status != CaseStatus.OPEN:
+        return None
+    return breach(replace(case, sla_due_at=_aware(now)), now, policy)
+
+
 def resolve(case: CareCase, now: dt.datetime, outcome: str | None = None,
             resolution: str | None = None) -> CareCase:
     """Resolve the case (from open or waiting); the SLA clock stops. Resolving twice is a no-op."""

@@ -101,12 +101,16 @@ def up(demo: bool, exit_after_demo: bool) -> int:
         from shared.local.demo import prepare
 
         extra_env = prepare(workdir / "demo")
+    from shared.console import serve
+
     with console.status("starting the broker and the services…"):
         stack = running_stack(workdir, clock_file, extra_env)
         env = stack.__enter__()
+        web = serve.start(env, workdir / "logs")
     try:
         console.print(f"broker at [bold]{env['KAFKA_BOOTSTRAP_SERVERS']}[/], store at [bold]{settings().database_url}[/], "
                       f"services logging to {workdir / 'logs'}")
+        serve.print_logins(console, settings().database_url, with_demo_users=demo)
         if demo:
             from shared.local.demo import run_demo
 
@@ -120,6 +124,8 @@ def up(demo: bool, exit_after_demo: bool) -> int:
             stop.wait()
     finally:
         with console.status("stopping…"):
+            web.terminate()
+            web.wait(30)
             stack.__exit__(None, None, None)
     console.print("stopped cleanly.")
     return 0

@@ -156,6 +156,18 @@ def cmd_up(args) -> int:
     return up(demo=args.demo, exit_after_demo=args.exit_after_demo)
 
 
+def cmd_console(args) -> int:
+    from shared.console.serve import run
+
+    return run(args.host, args.port)
+
+
+def cmd_users_add(args) -> int:
+    from shared.console.serve import add_user
+
+    return add_user(args.name, args.role, args.unit, args.password_file)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="careflow", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -206,6 +218,21 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--demo", action="store_true", help="then play a demonstration through both processes")
     up.add_argument("--exit-after-demo", action="store_true", help="stop everything once the demonstration is done")
     up.set_defaults(func=cmd_up)
+
+    from shared.console.serve import DEFAULT_PORT
+
+    console = commands.add_parser("console", help="the operator web console")
+    console.add_argument("--host", default="127.0.0.1")
+    console.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    console.set_defaults(func=cmd_console)
+    users = commands.add_parser("users", help="the console's users").add_subparsers(dest="users_command", required=True)
+    users_add = users.add_parser("add", help="add a user (the password is asked, or read from --password-file)")
+    users_add.add_argument("name")
+    users_add.add_argument("--role", required=True, help="admin, tct_supervisor, bdt_staff, care_agent, "
+                                                         "callcentre_supervisor or dpo")
+    users_add.add_argument("--unit", help="BDT-<province code> for BĐT staff, e.g. BDT-24")
+    users_add.add_argument("--password-file", type=Path)
+    users_add.set_defaults(func=cmd_users_add)
 
     db = commands.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations").set_defaults(func=cmd_db_upgrade)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
@@ -26,29 +27,55 @@ def _province(code: str | None) -> str:
     return NO_PROVINCE if code is None else f"{code} {province_name(code)}"
 
 
-def funnel(session: Session) -> dict:
-    rows = session.execute(select(Lead.province_code, Lead.stage, Lead.outreach_list, Lead.calls)).all()
-    requested = session.execute(select(OutreachRequest.channel, Lead.province_code,
-                                       func.count(func.distinct(OutreachRequest.lead_id)))
-                                .join(Lead, Lead.lead_id == OutreachRequest.lead_id, isouter=True)
+@dataclass(frozen=True)
+class FunnelFilter:
+    """Which leads a funnel counts: one imported list (its file name), an import period, a province."""
+
+    source: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    province: str | None = None
+
+    def apply(self, query, lead=Lead):
+        if self.source:
+            query = query.where(lead.source == self.source)
+        if self.since:
+            query = query.where(lead.imported_at >= self.since)
+        if self.until:
+            query = query.where(lead.imported_at < self.until)
+        if self.province:
+            query = query.where(lead.province_code == self.province)
+        return query
+
+
+def funnel(session: Session, where: FunnelFilter = FunnelFilter()) -> dict:
+    """Counted in the database (grouped), so that a million leads are one scan, not a million rows."""
+    called = func.count().filter(Lead.calls > 0)
+    rows = session.execute(where.apply(select(Lead.province_code, Lead.stage, Lead.outreach_list, called,
+                                              func.count()))
+                           .group_by(Lead.province_code, Lead.stage, Lead.outreach_list)).all()
+    requested = session.execute(where.apply(select(OutreachRequest.channel, Lead.province_code,
+                                                   func.count(func.distinct(OutreachRequest.lead_id)))
+                                            .join(Lead, Lead.lead_id == OutreachRequest.lead_id))
                                 .group_by(OutreachRequest.channel, Lead.province_code)).all()
-    escalated = session.execute(select(Escalation.owner, Escalation.province_code, func.count())
+    escalated = session.execute(where.apply(select(Escalation.owner, Escalation.province_code, func.count())
+                                            .join(Lead, Lead.lead_id == Escalation.lead_id, isouter=True))
                                 .group_by(Escalation.owner, Escalation.province_code)).all()
 
     def empty() -> Counter:
         return Counter()
 
     by_province: dict[str, Counter] = defaultdict(empty)
-    for province, stage, outreach_list, calls in rows:
+    for province, stage, outreach_list, calls, count in rows:
         for key in (_province(province), "all"):
             counts = by_province[key]
-            counts["imported"] += 1
-            counts["normalized"] += outreach_list is not None
+            counts["imported"] += count
+            counts["normalized"] += count if outreach_list is not None else 0
             if outreach_list:
-                counts[f"list:{outreach_list}"] += 1
-            counts["called"] += calls > 0
-            counts["supported"] += stage == "supported"
-            counts["in_outreach"] += stage == "in_outreach"
+                counts[f"list:{outreach_list}"] += count
+            counts["called"] += calls or 0
+            counts["supported"] += count if stage == "supported" else 0
+            counts["in_outreach"] += count if stage == "in_outreach" else 0
     for channel, province, count in requested:
         for key in (_province(province), "all"):
             by_province[key][f"requested:{channel}"] += count
@@ -129,7 +156,8 @@ def cases(session: Session, now: dt.datetime) -> dict:
 
 
 def render(title: str, report: dict, console: Console | None = None) -> None:
-    """Prints a report: each flat mapping as a two-column table, each nested one as a grid."""
+    """Prints a report: each flat mapping as a two-column table, each nested one as a grid, split
+    into as many grids as it takes for every column to fit the terminal whole."""
     console = console or Console()
     console.rule(f"[bold]{title}")
     for section, value in report.items():
@@ -137,13 +165,15 @@ def render(title: str, report: dict, console: Console | None = None) -> None:
             console.print(f"{section}: [bold]{value}")
         elif value and all(isinstance(v, dict) for v in value.values()):
             columns = sorted({c for v in value.values() for c in v})
-            table = Table(title=section, show_lines=False)
-            table.add_column("")
-            for column in columns:
-                table.add_column(column, justify="right")
-            for row, counts in value.items():
-                table.add_row(row, *(str(counts.get(c, 0)) for c in columns))
-            console.print(table)
+            rows = {row: [str(counts.get(c, 0)) for c in columns] for row, counts in value.items()}
+            for part, chunk in enumerate(_fitting(console.width, list(rows), columns, rows)):
+                table = Table(title=section if part == 0 else None, show_lines=False)
+                table.add_column("", no_wrap=True)
+                for column in chunk:
+                    table.add_column(columns[column], justify="right", no_wrap=True)
+                for row, cells in rows.items():
+                    table.add_row(row, *(cells[column] for column in chunk))
+                console.print(table)
         else:
             table = Table(title=section)
             table.add_column("")
@@ -151,3 +181,19 @@ def render(title: str, report: dict, console: Console | None = None) -> None:
             for key, count in value.items():
                 table.add_row(str(key), str(count))
             console.print(table)
+
+
+def _fitting(width: int, labels: list[str], columns: list[str], rows: dict[str, list[str]]) -> list[list[int]]:
+    """Column indexes in groups, each group fitting `width` beside the row labels (a table's
+    border and padding take 3 characters a column)."""
+    label = max((len(text) for text in labels), default=0) + 4
+    groups: list[list[int]] = [[]]
+    used = label
+    for index, name in enumerate(columns):
+        needed = max([len(name), *(len(cells[index]) for cells in rows.values())]) + 3
+        if groups[-1] and used + needed > width:
+            groups.append([])
+            used = label
+        groups[-1].append(index)
+        used += needed
+    return groups

@@ -32,13 +32,14 @@ def escalate(ctx: Context, lead_id: str, reason: str, detail: str, province_code
     return True
 
 
-def supported(ctx: Context, lead_id: str, via: str) -> bool:
-    """Announces the customer supported, once; False when the lead was supported already."""
+def supported(ctx: Context, lead_id: str, via: str, worked_by: str | None = None) -> bool:
+    """Announces the customer supported, once; False when the lead was supported already.
+    `worked_by`: the owner of the lead's escalation (a post office, TCT) who reached the customer."""
     if not isinstance(lifecycle.move(ctx, lead_id, Happening.SUPPORTED), Moved):
         return False
     lead = ctx.session.get(OutreachLead, lead_id)
     ctx.emit("customer-supported", lead_id=lead_id, tax_code=lead.tax_code if lead else None,
-             province_code=lead.province_code if lead else None, via=via)
+             province_code=lead.province_code if lead else None, via=via, worked_by=worked_by)
     _end_calls(ctx, lead_id, "supported")
     return True
 

@@ -78,7 +78,7 @@ class Lead(Base):
     has_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
     has_landline: Mapped[bool] = mapped_column(Boolean, default=False)
     calls: Mapped[int] = mapped_column(Integer, default=0)
-    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    imported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
@@ -141,6 +141,11 @@ class Escalation(Base):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     escalated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     returned_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # Set when the owner worked the lead (`lead-worked`): supported, contact_found, closed_inactive.
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The console's worklist: a unit's open escalations, oldest first.
+    __table_args__ = (Index("ix_escalations_worklist", "owner", "closed_at", "escalated_at"),)
 
 
 class Consent(Base):
@@ -285,3 +290,28 @@ class ProfileCallback(Base):
     requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     disposition: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class ConsoleUser(Base):
+    """A person who works in the operator console: their role and, for a post office, its unit."""
+
+    __tablename__ = "console_users"
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    role: Mapped[str] = mapped_column(String(30))
+    unit: Mapped[str | None] = mapped_column(String(20), nullable=True, doc="BDT-<province code> for BĐT staff.")
+    password_hash: Mapped[str] = mapped_column(String(200), doc="Argon2id.")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ConsoleAudit(Base):
+    """Every console action (and refusal, and failed login): who, what, when, the event it produced."""
+
+    __tablename__ = "console_audit"
+    audit_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    result: Mapped[str] = mapped_column(String(20), doc="done, refused or failed.")
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)

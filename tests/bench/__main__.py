@@ -6,7 +6,8 @@
                  segmenter's requests: rows/s, leads/s end to end and per service, peak memory.
 3. eligibility — answered calls at a fixed rate to `profile-prompted`: p50/p99/max latency, then
                  the highest rate whose p99 stays under 50 ms.
-4. peers       — the normalizer against the same normalization as a quix-streams exactly-once
+4. console     — the operator console's funnel and worklist pages with 1,000,000 leads in PostgreSQL.
+5. peers       — the normalizer against the same normalization as a quix-streams exactly-once
                  application and as a plain confluent-kafka transactional loop, same input, outputs
                  checked equal (needs the `bench` extra: pip install -e '.[bench]').
                  Rows: BENCH_PEERS_ROWS (default 200,000), rounds: BENCH_PEERS_ROUNDS (default 2).
@@ -17,6 +18,7 @@ topic prefix and SQLite store per part. Examples:
     python -m tests.bench --only runtime --events 5000
     python -m tests.bench --only leads --rows 20000 --normalizers 1
     python -m tests.bench --only eligibility --seconds 10 --step-seconds 5
+    python -m tests.bench --only console --console-leads 100000
     BENCH_PEERS_ROWS=20000 python -m tests.bench --only peers
 """
 
@@ -33,8 +35,8 @@ from pathlib import Path
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("runtime", "leads", "eligibility", "peers"),
-                        help="one part (default: all four)")
+    parser.add_argument("--only", choices=("runtime", "leads", "eligibility", "console", "peers"),
+                        help="one part (default: all five)")
     parser.add_argument("--events", type=int, default=50_000, help="runtime: events to relay (default 50,000)")
     parser.add_argument("--repeats", type=int, default=2, help="runtime: alternating runs per side, best counts")
     parser.add_argument("--rows", type=int, default=1_000_000, help="leads: rows in the synthetic list")
@@ -49,6 +51,8 @@ def main() -> None:
     parser.add_argument("--max-rate", type=int, default=4000, help="eligibility: the highest rate to try")
     parser.add_argument("--subscribers", type=int, default=10_000, help="eligibility: subscribers in the directory")
     parser.add_argument("--batch-size", type=int, help="eligibility: the services' CAREFLOW_BATCH_SIZE (default 500)")
+    parser.add_argument("--console-leads", type=int, default=1_000_000, help="console: leads in the store")
+    parser.add_argument("--console-requests", type=int, default=40, help="console: requests per page")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (lists, service logs, stores)")
     args = parser.parse_args()
 
@@ -83,6 +87,10 @@ def main() -> None:
 
             bench_peers(bootstrap, workdir, int(os.environ.get("BENCH_PEERS_ROWS", 200_000)),
                         int(os.environ.get("BENCH_PEERS_ROUNDS", 2)))
+    if args.only in (None, "console"):
+        from tests.bench.console import bench_console
+
+        bench_console(args.console_leads, args.console_requests)
     console.print(f"bench done in {time.perf_counter() - started:,.0f} s")
     if args.keep:
         console.print(f"kept {workdir}")

@@ -1,4 +1,4 @@
-"""Part 4: the normalizer against peers, the same normalization done three ways on one input.
+"""Part 5: the normalizer against peers, the same normalization done three ways on one input.
 
 One synthetic list (leads.write_list) is imported once (`careflow import`, not timed) into a fresh
 topic prefix's `lead-imported`. Then, in this process, one after the other on that same topic,
@@ -237,7 +237,7 @@ def bench_peers(bootstrap: str, workdir: Path, rows: int, rounds: int = 1) -> No
     cpu = {name: min(c for _, c in values) for name, values in runs.items()}
     same = len({frozenset(d) for d in digests.values()}) == 1 and all(len(d) == 1 for d in digests.values())
     fmt = lambda values: ", ".join(f"{r:,.0f}/s {c:,.0f} µs" for r, c in values)  # noqa: E731
-    table(f"4. peers: lead-imported → lead-normalized / lead-escalated, {published:,} leads, {PARTITIONS} partitions, "
+    table(f"5. peers: lead-imported → lead-normalized / lead-escalated, {published:,} leads, {PARTITIONS} partitions, "
           f"best of {rounds}", [
               ("careflow normalizer (ServiceRunner, EOS batches ≤ 500)", f"{best['careflow']:,.0f} leads/s"),
               ("quix-streams Application, exactly-once", f"{best['quix-streams']:,.0f} leads/s"),

@@ -21,3 +21,6 @@ def test_the_demonstration_runs_through_the_whole_funnel_and_stops_clean(kafka_b
     for heading in ("Outreach funnel", "Subscriber profiles", "After-sales care cases", "stopped cleanly"):
         assert heading in run.stdout
     assert "BDT-" in run.stdout  # escalations went to provincial post offices
+    # The operator console's address and a login per role, passwords printed once.
+    assert "operator console at http://127.0.0.1:8080/" in run.stdout
+    assert all(f"sign in as {name} /" in run.stdout for name in ("admin", "tct", "bdt01", "cskh", "tongdai", "dpo"))

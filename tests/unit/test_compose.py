@@ -26,3 +26,9 @@ def test_compose_has_the_official_kafka_image_and_postgresql():
     compose = _services()
     assert compose["kafka"]["image"].startswith("apache/kafka:4.")
     assert compose["postgres"]["image"].startswith("postgres:")
+
+
+def test_compose_serves_the_operator_console():
+    console = _services()["console"]
+    assert console["command"][-1].endswith("careflow console --host 0.0.0.0 --port 8080")
+    assert "8080:8080" in console["ports"] and "CAREFLOW_CONSOLE_SECRET" in console["environment"]
