@@ -14,7 +14,7 @@ from shared.service import Service
 
 REGISTRY: tuple[str, ...] = (
     "normalizer", "segmenter", "replies", "calls", "escalations", "lead-ledger", "care-cases",
-    "subscriber-directory", "eligibility", "profile-updater", "profile-ledger",
+    "subscriber-directory", "eligibility", "profile-updater", "profile-ledger", "privacy",
 )
 
 

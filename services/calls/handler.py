@@ -18,6 +18,7 @@ from shared.domain.tax_codes import normalize_tax_code
 from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Service
 from shared.store.models import CallTask, Contact, LeadStateRow, OutreachLead, OutreachRequest, UnmatchedCall
+from shared.privacy import erasure
 
 
 def on_call_ended(event, ctx: Context) -> None:
@@ -86,4 +87,6 @@ def _inbound_lead(event, ctx: Context) -> str | None:
     return match.lead_id
 
 
-SERVICE = Service(name="calls", handlers={"call-ended": on_call_ended})
+SERVICE = Service(name="calls", emits=("call-requested", "customer-supported", "lead-escalated", "consent-changed"), handlers={
+    "call-ended": on_call_ended,
+    "subject-erasure-requested": erasure.handler("contacts", "outreach_requests", "call_tasks", "unmatched_calls")})

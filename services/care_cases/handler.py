@@ -12,6 +12,7 @@ from shared.domain import care
 from shared.service import Context, Rejected, Service
 from shared.store import deadlines
 from shared.store.models import CareCase, CareCustomer, Deadline
+from shared.privacy import erasure
 
 SLA_DEADLINE = "care_sla"
 
@@ -123,7 +124,8 @@ def _save(ctx: Context, row: CareCase, before: care.CareCase | None, case: care.
     row.resolved_at = case.resolved_at
 
 
-SERVICE = Service(name="care-cases", handlers={
+SERVICE = Service(name="care-cases", emits=("care-case-opened", "care-case-escalated"), handlers={
     "customer-supported": on_customer_supported, "care-requested": on_care_requested,
-    "care-case-updated": on_care_case_updated, "care-case-resolved": on_care_case_resolved},
+    "care-case-updated": on_care_case_updated, "care-case-resolved": on_care_case_resolved,
+    "subject-erasure-requested": erasure.handler("care_cases", "care_customers")},
     deadline_handlers={SLA_DEADLINE: on_sla_due})

@@ -31,5 +31,5 @@ def on_call_answered(event, ctx: Context) -> None:
                  channel=event.channel)
 
 
-SERVICE = Service(name="eligibility", handlers={"subscriber-call-answered": on_call_answered},
+SERVICE = Service(name="eligibility", emits=("profile-prompted", "profile-skipped"), handlers={"subscriber-call-answered": on_call_answered},
                   store=StoreAccess.READ)

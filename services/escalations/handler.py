@@ -9,6 +9,7 @@ from shared.outreach import lifecycle
 from shared.outreach.announcements import announce_escalation, supported
 from shared.service import Context, Rejected, Service
 from shared.store.models import Escalation
+from shared.privacy import erasure
 
 
 def on_escalated(event, ctx: Context) -> None:
@@ -70,5 +71,6 @@ def on_supported(event, ctx: Context) -> None:
         escalation.outcome, escalation.closed_at = "supported", ctx.now()
 
 
-SERVICE = Service(name="escalations", handlers={"lead-escalated": on_escalated, "escalation-returned": on_returned,
-                                                "lead-worked": on_worked, "customer-supported": on_supported})
+SERVICE = Service(name="escalations", emits=("lead-escalated", "customer-supported"), handlers={
+    "lead-escalated": on_escalated, "escalation-returned": on_returned, "lead-worked": on_worked,
+    "customer-supported": on_supported, "subject-erasure-requested": erasure.handler("escalations")})

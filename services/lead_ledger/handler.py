@@ -13,6 +13,7 @@ from __future__ import annotations
 from shared.domain.lifecycle import Stage
 from shared.service import Context, Service
 from shared.store.models import Lead
+from shared.privacy import erasure
 
 STAGES = tuple(s.value for s in (Stage.IMPORTED, Stage.NORMALIZED, Stage.IN_OUTREACH, Stage.ESCALATED,
                                  Stage.SUPPORTED, Stage.CLOSED_INACTIVE))
@@ -83,4 +84,5 @@ SERVICE = Service(name="lead-ledger", handlers={
     "lead-imported": on_imported, "lead-normalized": on_normalized, "lead-escalated": on_escalated,
     "email-requested": on_requested, "sms-requested": on_requested, "call-requested": on_requested,
     "call-ended": on_call_ended, "customer-supported": on_supported,
-    "lead-worked": on_worked})
+    "lead-worked": on_worked,
+    "subject-erasure-requested": erasure.handler("leads")})

@@ -44,4 +44,4 @@ def _escalate(ctx: Context, lead_id: str, province_code: str | None, reason: str
 
 
 # Reads the lead's state, writes nothing: the normalizer's throughput is the pipeline's.
-SERVICE = Service(name="normalizer", handlers={"lead-imported": on_lead_imported}, store=StoreAccess.READ)
+SERVICE = Service(name="normalizer", emits=("lead-normalized", "lead-escalated"), handlers={"lead-imported": on_lead_imported}, store=StoreAccess.READ)

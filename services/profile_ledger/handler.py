@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from shared.service import Context, Service
 from shared.store.models import ProfileCallback, ProfileDecision
+from shared.privacy import erasure
 
 
 def _record(event, ctx: Context, prompted: bool, skip_reasons: list[str]) -> None:
@@ -47,4 +48,5 @@ def on_call_ended(event, ctx: Context) -> None:
 
 SERVICE = Service(name="profile-ledger", handlers={
     "profile-prompted": on_prompted, "profile-skipped": on_skipped,
-    "call-requested": on_call_requested, "call-ended": on_call_ended})
+    "call-requested": on_call_requested, "call-ended": on_call_ended,
+    "subject-erasure-requested": erasure.handler("profile_decisions", "profile_callbacks")})

@@ -39,4 +39,5 @@ def on_profile_collected(event, ctx: Context) -> None:
 
 # Reads the profile (a refusal fills only its empty fields) and the consent the call-back is checked
 # against; writes nothing.
-SERVICE = Service(name="profile-updater", handlers={"profile-collected": on_profile_collected}, store=StoreAccess.READ)
+SERVICE = Service(name="profile-updater", emits=("subscriber-profile-updated", "call-requested"),
+                  handlers={"profile-collected": on_profile_collected}, store=StoreAccess.READ)

@@ -16,6 +16,7 @@ from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
 from shared.store import deadlines
 from shared.store.models import Contact, Deadline
+from shared.privacy import erasure
 
 log = logging.getLogger("careflow.replies")
 
@@ -66,5 +67,7 @@ def on_reply_wait_over(deadline: Deadline, ctx: Context) -> None:
     announcements.escalate(ctx, deadline.subject_id, "no_email_reply", "no reply to the e-mail within the wait")
 
 
-SERVICE = Service(name="replies", handlers={"email-replied": on_email_replied, "sms-replied": on_sms_replied},
+SERVICE = Service(name="replies", emits=("consent-changed", "call-requested", "lead-escalated"), handlers={
+    "email-replied": on_email_replied, "sms-replied": on_sms_replied,
+    "subject-erasure-requested": erasure.handler("contacts", "outreach_requests", "call_tasks", "deadlines")},
                   deadline_handlers={requests.REPLY_WAIT: on_reply_wait_over})

@@ -16,6 +16,7 @@ from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
 from shared.store import deadlines
 from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, Deadline, OutreachLead
+from shared.privacy import erasure
 
 
 def on_lead_normalized(event, ctx: Context) -> None:
@@ -152,6 +153,11 @@ def prefetch(events: list, session: Session) -> None:
     requests.prefetch_recent_sends(session, contacts)
 
 
-SERVICE = Service(name="segmenter", handlers={"lead-normalized": on_lead_normalized,
+SERVICE = Service(name="segmenter", emits=("email-requested", "sms-requested", "call-requested", "lead-escalated",
+                                              "outreach-cancelled"), handlers={"lead-normalized": on_lead_normalized,
                                               "consent-changed": on_consent_changed,
-                                              "lead-worked": on_lead_worked}, prefetch=prefetch)
+                                              "lead-worked": on_lead_worked,
+                                              "subject-erasure-requested": erasure.handler(
+                                                  "outreach_leads", "contacts", "outreach_requests", "call_tasks",
+                                                  "deadlines", "consents", "consent_evidence",
+                                                  "lead_states", "lifecycle_refusals")}, prefetch=prefetch)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from shared.domain.profiles import replaces
 from shared.service import Context, Rejected, Service
 from shared.store.models import Subscriber
+from shared.privacy import erasure
 
 
 def on_upserted(event, ctx: Context) -> None:
@@ -33,4 +34,5 @@ def on_profile_updated(event, ctx: Context) -> None:
 
 
 SERVICE = Service(name="subscriber-directory", handlers={
-    "subscriber-upserted": on_upserted, "subscriber-profile-updated": on_profile_updated})
+    "subscriber-upserted": on_upserted, "subscriber-profile-updated": on_profile_updated,
+    "subject-erasure-requested": erasure.handler("subscribers")})

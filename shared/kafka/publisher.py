@@ -6,17 +6,17 @@ from confluent_kafka import KafkaException, Producer
 from pydantic import BaseModel
 
 from shared.contract import Envelope, build_event, contract, encode, envelope
-from shared.kafka.client import client_config, produce
+from shared.kafka.client import Connection, client_config, produce
 
 
 class Publisher:
     """Idempotent producer: a retried send is written once; every event is keyed by its contract."""
 
-    def __init__(self, bootstrap_servers: str, producer_name: str, topic_prefix: str = "", **config):
+    def __init__(self, connection: Connection, producer_name: str, topic_prefix: str = "", **config):
         self.producer_name = producer_name
         self.topic_prefix = topic_prefix
         # A bounded send queue: a million-row import waits for the broker instead of buffering in memory.
-        self._producer = Producer(client_config(bootstrap_servers, **{
+        self._producer = Producer(client_config(connection, **{
             "enable.idempotence": True, "linger.ms": 20, "compression.type": "lz4",
             "queue.buffering.max.kbytes": 32768, **config}))
         self._errors: list[str] = []

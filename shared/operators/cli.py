@@ -50,11 +50,12 @@ def cmd_schemas_snapshot(_args) -> int:
 
 
 def _publisher():
-    from shared.kafka import Publisher, ensure_all_topics
+    from shared.kafka import Publisher, ensure_all_topics, retention_ms
 
     config = settings()
-    ensure_all_topics(config.kafka_bootstrap_servers, config.partitions, config.topic_prefix)
-    return Publisher(config.kafka_bootstrap_servers, "careflow-import", config.topic_prefix)
+    ensure_all_topics(config, config.partitions, config.topic_prefix,
+                      retention_ms(config.personal_data_retention_days))
+    return Publisher(config, "careflow-import", config.topic_prefix)
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
@@ -78,28 +79,84 @@ def _print_import_summary(summary) -> int:
     return 0
 
 
+def _store():
+    from shared.store import session_factory
+
+    return session_factory(settings().database_url)()
+
+
+def _suppressed(session):
+    from shared.operators.privacy import import_check
+
+    return import_check(session, settings())
+
+
 def cmd_import(args) -> int:
     from shared.operators.imports import import_leads
 
-    return _print_import_summary(import_leads(args.file, _publisher(), _mapping(args.map), progress=not args.quiet))
+    with _store() as session:
+        return _print_import_summary(import_leads(args.file, _publisher(), _mapping(args.map), progress=not args.quiet,
+                                                  suppressed=_suppressed(session)))
 
 
 def cmd_consent_import(args) -> int:
     from shared.operators.imports import CONSENT_COLUMNS, consent_fields, run_import
     from shared.clock import utc_now
 
-    return _print_import_summary(run_import(args.file, "consent-changed", CONSENT_COLUMNS, ("contact", "status"),
-                                            consent_fields(args.source or args.file.name, utc_now), _publisher(),
-                                            _mapping(args.map), progress=not args.quiet))
+    with _store() as session:
+        return _print_import_summary(run_import(args.file, "consent-changed", CONSENT_COLUMNS, ("contact", "status"),
+                                                consent_fields(args.source or args.file.name, utc_now), _publisher(),
+                                                _mapping(args.map), progress=not args.quiet,
+                                                suppressed=_suppressed(session)))
 
 
 def cmd_subscribers_import(args) -> int:
     from shared.operators.imports import SUBSCRIBER_COLUMNS, run_import, subscriber_fields
 
     required = ("msisdn", "owner_type", "subscription_type", "subscribed_since")
-    return _print_import_summary(run_import(args.file, "subscriber-upserted", SUBSCRIBER_COLUMNS, required,
-                                            subscriber_fields, _publisher(), _mapping(args.map),
-                                            progress=not args.quiet))
+    with _store() as session:
+        return _print_import_summary(run_import(args.file, "subscriber-upserted", SUBSCRIBER_COLUMNS, required,
+                                                subscriber_fields, _publisher(), _mapping(args.map),
+                                                progress=not args.quiet, suppressed=_suppressed(session)))
+
+
+def _identifier(args) -> tuple[str, str]:
+    given = [(kind, getattr(args, kind)) for kind in ("phone", "email", "tax_code", "subscriber")
+             if getattr(args, kind, None)]
+    if len(given) != 1:
+        raise SystemExit("name the person by exactly one of --phone, --email, --tax-code, --subscriber")
+    return given[0]
+
+
+def cmd_privacy(args) -> int:
+    from shared.clock import clock_for
+    from shared.operators import privacy
+    from shared.privacy.subjects import PrivacyKeyMissing
+
+    now = clock_for(settings().clock_file)()
+    try:
+        with _store() as session:
+            if args.privacy_command == "requests":
+                for r in privacy.open_requests(session, now):
+                    print(f"{'OVERDUE ' if r.overdue else ''}{r.kind:<10} {r.request_id}  received "
+                          f"{r.received_at:%Y-%m-%d %H:%M}  due {r.due_at:%Y-%m-%d %H:%M} UTC  subject {r.subject_id[:16]}…")
+                return 0
+            kind, value = _identifier(args)
+            if args.privacy_command == "erase":
+                print("\n".join(privacy.erase(session, _publisher(), settings(), kind, value, now).lines()))
+            elif args.privacy_command == "access":
+                export = privacy.to_json(privacy.access(session, settings(), kind, value, now))
+                if args.output:
+                    args.output.write_text(export, encoding="utf-8")
+                    print(f"export written to {args.output}", file=sys.stderr)
+                else:
+                    print(export)
+            else:
+                print(f"withdrawal request {privacy.withdraw(session, _publisher(), settings(), kind, value, now)}: "
+                      "consent withdrawn for every channel")
+    except (ValueError, PrivacyKeyMissing) as exc:
+        raise SystemExit(str(exc)) from None
+    return 0
 
 
 def cmd_normalize(args) -> int:
@@ -147,6 +204,47 @@ def _report(name: str, args) -> int:
     else:
         reports.render({"funnel": "Outreach funnel", "profiles": "Subscriber profiles",
                         "cases": "After-sales care cases"}[name], report)
+    return 0
+
+
+def cmd_acl_plan(_args) -> int:
+    import services
+    from shared.kafka.acls import plan, render
+
+    print(render(plan((services.load(name) for name in services.REGISTRY), settings().topic_prefix)))
+    return 0
+
+
+def cmd_dlq(args) -> int:
+    import datetime as dt
+    import getpass
+    import json
+
+    from shared.operators import dlq
+
+    config = settings()
+    since, until = (dt.datetime.fromisoformat(t) if t else None for t in (args.since, args.until))
+    letters = dlq.dead_letters(config, config.topic_prefix, args.topic, args.error_type,
+                               since, until)
+    if args.coordinates:
+        letters = [letter for letter in letters if letter.coordinates in set(args.coordinates)]
+    if args.dlq_command == "list":
+        replays = dlq.replayed(config, config.topic_prefix)
+        if args.json:
+            print(json.dumps([{"coordinates": l.coordinates, "at": l.at.isoformat(), "error_type": l.error_type,
+                               "replayed": replays.get(l.coordinates)} for l in letters], indent=2))
+        else:
+            dlq.render_list(letters, replays)
+    elif args.dlq_command == "show":
+        print(json.dumps([dlq.show(letter, config.topic_prefix) for letter in letters], ensure_ascii=False, indent=2))
+    else:
+        if not (args.coordinates or args.topic or args.error_type or args.since):
+            raise SystemExit("replay which? name records (TOPIC:PARTITION:OFFSET) or a --topic/--error-type/--since")
+        done, skipped = dlq.replay(config, letters, args.by or getpass.getuser(),
+                                   config.topic_prefix)
+        print(f"replayed {len(done)} record(s) to their source topic; {len(skipped)} replayed before, skipped")
+        for coordinates in skipped:
+            print(f"  already replayed: {coordinates}", file=sys.stderr)
     return 0
 
 
@@ -214,11 +312,28 @@ def build_parser() -> argparse.ArgumentParser:
         report.add_argument("--json", action="store_true")
         report.set_defaults(func=lambda args, name=name: _report(name, args))
 
+    privacy = commands.add_parser("privacy", help="data-subject requests: erase, access, withdraw; open requests")
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True)
+    for name, help_text in (("erase", "erase a person from every store and suppress them (tells downstream)"),
+                            ("access", "export everything careflow holds about a person, consent evidence included"),
+                            ("withdraw", "withdraw a person's consent to every channel")):
+        command = privacy_commands.add_parser(name, help=help_text)
+        for option in ("--phone", "--email", "--tax-code", "--subscriber"):
+            command.add_argument(option)
+        if name == "access":
+            command.add_argument("--output", type=Path, help="write the export (JSON) here instead of stdout")
+        command.set_defaults(func=cmd_privacy)
+    privacy_commands.add_parser("requests", help="open data-subject requests, overdue first").set_defaults(
+        func=cmd_privacy)
+
     up = commands.add_parser("up", help="start the broker (unless KAFKA_BOOTSTRAP_SERVERS) and every service")
     up.add_argument("--demo", action="store_true", help="then play a demonstration through both processes")
     up.add_argument("--exit-after-demo", action="store_true", help="stop everything once the demonstration is done")
     up.set_defaults(func=cmd_up)
 
+    acl = commands.add_parser("acl", help="Kafka ACLs").add_subparsers(dest="acl_command", required=True)
+    acl.add_parser("plan", help="print the ACLs a cluster needs for careflow's services (kafka-acls.sh commands)"
+                   ).set_defaults(func=cmd_acl_plan)
     from shared.console.serve import DEFAULT_PORT
 
     console = commands.add_parser("console", help="the operator web console")
@@ -233,6 +348,22 @@ def build_parser() -> argparse.ArgumentParser:
     users_add.add_argument("--unit", help="BDT-<province code> for BĐT staff, e.g. BDT-24")
     users_add.add_argument("--password-file", type=Path)
     users_add.set_defaults(func=cmd_users_add)
+    dead = commands.add_parser("dlq", help="dead letters: list, show (personal data masked), replay once").add_subparsers(
+        dest="dlq_command", required=True)
+    for name, help_text in (("list", "dead letters by topic, error type and time"),
+                            ("show", "dead letters in full, personal data masked"),
+                            ("replay", "send dead letters back to their source topic, each once")):
+        command = dead.add_parser(name, help=help_text)
+        command.add_argument("coordinates", nargs="*", metavar="TOPIC:PARTITION:OFFSET", help="as `list` prints them")
+        command.add_argument("--topic", help="the source topic, e.g. lead-imported")
+        command.add_argument("--error-type", help="e.g. OutputTooLarge, Rejected, DecodeError")
+        command.add_argument("--since", help="ISO time, e.g. 2026-05-04T09:00+07:00")
+        command.add_argument("--until", help="ISO time")
+        if name == "list":
+            command.add_argument("--json", action="store_true")
+        if name == "replay":
+            command.add_argument("--by", help="who replays (recorded; default: the login name)")
+        command.set_defaults(func=cmd_dlq)
 
     db = commands.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations").set_defaults(func=cmd_db_upgrade)

@@ -47,8 +47,9 @@ RowToEvent = Callable[[int, dict[str, str | None]], dict]
 
 def run_import(path: Path, event_type: str, columns: Mapping[str, tuple[str, ...]], required: tuple[str, ...],
                row_to_fields: RowToEvent, publisher: Publisher, overrides: Mapping[str, str] | None = None,
-               progress: bool = True) -> ImportSummary:
-    """Publishes one `event_type` per readable row; unreadable ones go to `<file>.rejects.csv`."""
+               progress: bool = True, suppressed: Callable[[dict], bool] | None = None) -> ImportSummary:
+    """Publishes one `event_type` per readable row; unreadable ones go to `<file>.rejects.csv`, and so
+    do rows about an erased person (`suppressed`), without their values."""
     summary = ImportSummary()
     rejects = RejectFile(path.with_name(path.name + ".rejects.csv"))
     try:
@@ -58,6 +59,9 @@ def run_import(path: Path, event_type: str, columns: Mapping[str, tuple[str, ...
                 fields = row_to_fields(number, row)
             except RowRejected as exc:
                 rejects.add(Reject(number, exc.field_name, exc.reason, exc.raw))
+                continue
+            if suppressed is not None and suppressed(fields):
+                rejects.add(Reject(number, "row", "a person erased on request (suppressed): not imported", ""))
                 continue
             publisher.publish(event_type, **fields)
             summary.published += 1
@@ -86,9 +90,9 @@ def lead_fields(source: str) -> RowToEvent:
 
 
 def import_leads(path: Path, publisher: Publisher, overrides: Mapping[str, str] | None = None,
-                 progress: bool = True) -> ImportSummary:
+                 progress: bool = True, suppressed: Callable[[dict], bool] | None = None) -> ImportSummary:
     return run_import(path, "lead-imported", LEAD_COLUMNS, LEAD_REQUIRED,
-                      lead_fields(path.name), publisher, overrides, progress)
+                      lead_fields(path.name), publisher, overrides, progress, suppressed)
 
 
 def normalize_file(path: Path, out: TextIO, overrides: Mapping[str, str] | None = None) -> Counter:

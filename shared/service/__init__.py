@@ -30,6 +30,11 @@ class Rejected(Exception):
     it goes to the dead-letter topic with this reason at once, without retries."""
 
 
+class UndeclaredEvent(Exception):
+    """A handler emitted an event type its service does not declare in `Service.emits`: the
+    cluster's ACLs (`careflow acl plan`) would refuse to let it write that topic."""
+
+
 class ReadOnlyStore(Exception):
     """A handler of a service that reads the store only (StoreAccess.READ) tried to change it."""
 
@@ -48,8 +53,9 @@ class Context:
     """What a handler sees besides its event: the clock, the store session, the policies, and `emit`."""
 
     def __init__(self, service: str, cause_id: str, correlation_id: str, clock: Clock, session: Session | None,
-                 policies: Policies, topic_prefix: str = ""):
+                 policies: Policies, topic_prefix: str = "", emits: frozenset[str] | None = None):
         self.service = service
+        self._emits = emits
         self.topic_prefix = topic_prefix
         self.session = session
         self.policies = policies
@@ -63,6 +69,8 @@ class Context:
 
     def emit(self, event_type: str, **fields: Any) -> BaseModel:
         """Emits a follow-on event. Its id derives from the cause, so a replay emits the same event."""
+        if self._emits is not None and event_type not in self._emits:
+            raise UndeclaredEvent(f"{self.service} emitted {event_type}, which its Service does not declare in emits")
         spec = contract(event_type)
         event_id = str(uuid.uuid5(_EVENT_IDS, f"{self._cause_id}/{len(self.outputs)}"))
         event = build_event(event_type, envelope(event_type, self.service, occurred_at=self.now(), event_id=event_id,
@@ -92,6 +100,8 @@ class Service:
 
     name: str
     handlers: Mapping[str, Handler]
+    # The event types its handlers emit: the topics its principal may write (`careflow acl plan`).
+    emits: tuple[str, ...] = ()
     store: StoreAccess = StoreAccess.WRITE
     # Deadline kinds this service fires, and what firing one does.
     deadline_handlers: Mapping[str, DeadlineHandler] = field(default_factory=dict)

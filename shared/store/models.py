@@ -292,6 +292,32 @@ class ProfileCallback(Base):
     disposition: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
+class Suppression(Base):
+    """An erased data subject's identifier as a keyed hash (HMAC-SHA256 under careflow's privacy
+    key), never the value: no later list, consent import or upstream event re-creates them."""
+
+    __tablename__ = "suppressions"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[str] = mapped_column(String(64))
+    suppressed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class SubjectRequest(Base):
+    """A data-subject request (access, withdrawal, erasure) with the time it is due under the
+    configured deadlines; the person is named by a keyed hash only."""
+
+    __tablename__ = "subject_requests"
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    identifier_kind: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class ConsoleUser(Base):
     """A person who works in the operator console: their role and, for a post office, its unit."""
 

@@ -7,4 +7,4 @@ def relay(event, ctx: Context) -> None:
     ctx.emit("lead-escalated", lead_id=event.lead_id, owner="TCT", reason="not_found", detail=None)
 
 
-SERVICE = Service(name="bench-noop", handlers={"lead-imported": relay}, store=StoreAccess.NONE)
+SERVICE = Service(name="bench-noop", emits=("lead-escalated",), handlers={"lead-imported": relay}, store=StoreAccess.NONE)

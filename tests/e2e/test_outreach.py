@@ -10,11 +10,8 @@ the reply wait, the funnel and the owners at the end, each customer supported on
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import signal
-import subprocess
-import sys
 
 import pytest
 from sqlalchemy import select
@@ -26,7 +23,7 @@ from shared.kafka import Publisher, ensure_all_topics
 from shared.operators.reports import funnel
 from shared.store import session_factory
 from shared.store.models import Consent, Escalation, Lead
-from tests.support import ROOT, TopicReader, start_service, wait_for
+from tests.support import TopicReader, run_cli, start_service, wait_for, write_csv
 
 pytestmark = pytest.mark.e2e
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -65,23 +62,11 @@ REPLIES = {"ketoan@anphat.com.vn": "Chào anh chị, vui lòng gọi cho tôi qu
            "info@godongnai.vn": "Xin ngừng gửi email quảng cáo cho chúng tôi."}
 
 
-def _write(path, rows) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-
-
-def _careflow(settings, *args) -> subprocess.CompletedProcess:
-    env = {"KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "DATABASE_URL": settings.database_url,
-           "CAREFLOW_TOPIC_PREFIX": settings.topic_prefix, "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "shared.operators.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
-
-
 @pytest.fixture
 def outreach(settings_for, sqlite_url, tmp_path):
     clock_file = tmp_path / "clock"
     set_file_clock(clock_file, START)
-    _write(tmp_path / "registry.csv", REGISTRY)
+    write_csv(tmp_path / "registry.csv", REGISTRY)
     settings = settings_for(sqlite_url, clock_file=str(clock_file))
     ensure_all_topics(settings.kafka_bootstrap_servers, settings.partitions, settings.topic_prefix)
     env = {"CAREFLOW_CLOCK_FILE": str(clock_file), "CAREFLOW_REGISTRY_FILE": str(tmp_path / "registry.csv"),
@@ -96,16 +81,16 @@ def outreach(settings_for, sqlite_url, tmp_path):
 def test_a_list_ends_supported_or_escalated_to_the_right_post_office(outreach, sqlite_url, tmp_path):
     settings, clock_file = outreach
     sessions = session_factory(sqlite_url)
-    _write(tmp_path / "consent.csv", CONSENT)
-    assert _careflow(settings, "consent", "import", str(tmp_path / "consent.csv")).returncode == 0
+    write_csv(tmp_path / "consent.csv", CONSENT)
+    assert run_cli(settings, "consent", "import", str(tmp_path / "consent.csv")).returncode == 0
 
     def consents():
         with sessions() as session:
             return {c.contact: c for c in session.scalars(select(Consent))}
     wait_for(lambda: len(consents()) == 11, message="the consent list in the store")
 
-    _write(tmp_path / "list.csv", LIST)
-    imported = _careflow(settings, "import", str(tmp_path / "list.csv"), "--quiet")
+    write_csv(tmp_path / "list.csv", LIST)
+    imported = run_cli(settings, "import", str(tmp_path / "list.csv"), "--quiet")
     assert imported.returncode == 0, imported.stderr
     rejects = (tmp_path / "list.csv.rejects.csv").read_text(encoding="utf-8")
     assert rejects.splitlines()[1:] == [  # data row 11: a bad tax code and no name to go by

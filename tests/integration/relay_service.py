@@ -29,7 +29,7 @@ def prefetch_escalations(events, session) -> None:
     session.prefetch(Escalation, [event.lead_id for event in events])
 
 
-SERVICE = Service(name="relay", handlers={"lead-imported": relay}, prefetch=prefetch_escalations)
+SERVICE = Service(name="relay", emits=("lead-escalated",), handlers={"lead-imported": relay}, prefetch=prefetch_escalations)
 
 
 def relay_reading(event, ctx: Context) -> None:
@@ -42,4 +42,4 @@ def relay_reading(event, ctx: Context) -> None:
              detail=event.company_name)
 
 
-READER = Service(name="relay-reader", handlers={"lead-imported": relay_reading}, store=StoreAccess.READ)
+READER = Service(name="relay-reader", emits=("lead-escalated",), handlers={"lead-imported": relay_reading}, store=StoreAccess.READ)

@@ -22,8 +22,9 @@ READER = "tests.integration.relay_service:READER"
 
 
 def publish_leads(settings, names):
-    ensure_all_topics(settings.kafka_bootstrap_servers, settings.partitions, settings.topic_prefix)
-    with Publisher(settings.kafka_bootstrap_servers, "test", settings.topic_prefix) as publisher:
+    """Creates the topics and publishes the leads as `settings` (a bare test broker, or its admin)."""
+    ensure_all_topics(settings, settings.partitions, settings.topic_prefix)
+    with Publisher(settings, "test", settings.topic_prefix) as publisher:
         for i, name in enumerate(names):
             publisher.publish("lead-imported", lead_id=f"mst:{i:010d}", source="test.csv", row_number=i + 1,
                               company_name=name)
@@ -34,19 +35,18 @@ def escalation_count(url):
         return session.scalar(select(func.count()).select_from(Escalation))
 
 
-def test_sigkill_mid_stream_then_restart_yields_every_output_exactly_once(settings_for, database_url, tmp_path):
-    settings = settings_for(database_url, batch_size=50)
-    total = 1500
+def sigkill_then_restart_is_exactly_once(settings, service_settings, database_url, log, total: int) -> None:
+    """Publishes `total` leads (as `settings`), runs the relay as `service_settings`, kills it with
+    SIGKILL mid-stream, restarts it: every output is there once, in the store and in Kafka."""
     publish_leads(settings, [f"Công ty {i}" for i in range(total)])
-    log = tmp_path / "relay.log"
-    first = start_service(RELAY, settings, extra_env={"RELAY_SECONDS_PER_EVENT": "0.002"}, log_path=log)
-    wait_for(lambda: escalation_count(database_url) >= 300, message="the first instance to get going")
+    first = start_service(RELAY, service_settings, extra_env={"RELAY_SECONDS_PER_EVENT": "0.002"}, log_path=log)
+    wait_for(lambda: escalation_count(database_url) >= total // 5, message="the first instance to get going")
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     assert escalation_count(database_url) < total, "the kill came too late to test anything"
 
-    second = start_service(RELAY, settings, log_path=log)
-    reader = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "lead-escalated")
+    second = start_service(RELAY, service_settings, log_path=log)
+    reader = TopicReader(settings, settings.topic_prefix + "lead-escalated")
     try:
         messages = reader.read_until(total, timeout=120, settle=3)
     finally:
@@ -58,6 +58,11 @@ def test_sigkill_mid_stream_then_restart_yields_every_output_exactly_once(settin
     assert max(counts.values()) == 1, f"duplicated outputs: {[k for k, v in counts.items() if v > 1][:5]}"
     assert len(messages) == total
     assert escalation_count(database_url) == total
+
+
+def test_sigkill_mid_stream_then_restart_yields_every_output_exactly_once(settings_for, database_url, tmp_path):
+    settings = settings_for(database_url, batch_size=50)
+    sigkill_then_restart_is_exactly_once(settings, settings, database_url, tmp_path / "relay.log", total=1500)
 
 
 def test_a_read_only_service_is_exactly_once_by_the_kafka_transaction_alone(settings_for, sqlite_url, tmp_path):

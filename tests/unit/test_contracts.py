@@ -25,6 +25,7 @@ SPEC_EVENTS = {
     "customer-supported", "care-requested", "care-case-updated", "care-case-resolved", "care-case-opened",
     "care-case-escalated", "subscriber-upserted", "subscriber-call-answered", "profile-prompted",
     "profile-skipped", "profile-collected", "subscriber-profile-updated", "sms-replied", "outreach-cancelled",
+    "subject-erasure-requested", "subject-erased",
     "lead-worked",  # the owner of an escalation works the lead from the console
 }
 

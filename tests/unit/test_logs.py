@@ -21,6 +21,10 @@ def test_redaction_keeps_enough_to_tell_records_apart():
     assert redact("ketoan@congty.vn") == "k***@congty.vn"
 
 
+def test_a_lead_id_stays_readable_and_a_number_beside_it_does_not():
+    assert redact("lead mst:0300000018 called 0912345678") == "lead mst:0300000018 called 091***78"
+
+
 def test_ordinary_numbers_stay_readable():
     assert redact("batch of 500 events, partition 3, offset 1234") == "batch of 500 events, partition 3, offset 1234"
 

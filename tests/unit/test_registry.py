@@ -15,7 +15,7 @@ SERVICES_DIR = Path(services.__file__).parent
 # The consumer groups deployed systems have committed offsets under: renaming one would make its
 # service start over from the earliest offset, so the names stay.
 DEPLOYED_GROUPS = {"normalizer", "segmenter", "replies", "calls", "escalations", "lead-ledger", "care-cases",
-                   "subscriber-directory", "eligibility", "profile-updater", "profile-ledger"}
+                   "subscriber-directory", "eligibility", "profile-updater", "profile-ledger", "privacy"}
 
 
 def test_every_service_folder_is_registered_and_every_registered_service_has_its_folder():

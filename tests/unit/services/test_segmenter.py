@@ -200,7 +200,7 @@ def test_an_event_that_fails_in_a_batch_leaves_no_rows_and_no_requests_that_coun
 
     service = Service(name="segmenter", handlers={"lead-normalized": failing_for_one,
                                                   "consent-changed": segmenter_handler.on_consent_changed},
-                      prefetch=segmenter_handler.prefetch)
+                      prefetch=segmenter_handler.prefetch, emits=segmenter_handler.SERVICE.emits)
     segmenter = InProcess(service)
     granted(segmenter, MOBILE)
     emitted = segmenter.send(*_sharing(segmenter, "mst:0100233481", "mst:0100233482", "mst:0100233483"))
