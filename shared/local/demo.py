@@ -142,7 +142,8 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
     console.rule("[bold]After-sales care")
     with sessions() as session:
         supported = session.scalars(select(Lead.lead_id).where(Lead.stage == "supported").order_by(Lead.lead_id)).all()
-    kinds = ["consult_service", "consult_software", "pickup_urging", "complaint"]
+    # A complaint second (8 h SLA): the first case is resolved, the complaint is what the clock breaches.
+    kinds = ["consult_service", "complaint", "consult_software", "pickup_urging"]
     for index, lead_id in enumerate(supported):
         publisher.publish("care-requested", request_id=f"demo-care-{index}", customer_id=lead_id,
                           kind=kinds[index % len(kinds)], channel="hotline_1900", text="Yêu cầu hỗ trợ sau bán hàng")
