@@ -158,6 +158,6 @@ SERVICE = Service(name="segmenter", emits=("email-requested", "sms-requested", "
                                               "consent-changed": on_consent_changed,
                                               "lead-worked": on_lead_worked,
                                               "subject-erasure-requested": erasure.handler(
-                                                  "outreach_leads", "contacts", "outreach_requests", "call_tasks",
+                                                  "outreach_leads", "contacts", "outreach_requests", "blocked_requests", "call_tasks",
                                                   "deadlines", "consents", "consent_evidence",
                                                   "lead_states", "lifecycle_refusals")}, prefetch=prefetch)

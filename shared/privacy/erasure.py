@@ -14,8 +14,8 @@ from shared.privacy import suppression
 from shared.privacy.subjects import Subject, privacy_key
 from shared.runner import replay
 from shared.service import Context
-from shared.store.models import (CallTask, CareCase, CareCustomer, Consent, ConsentEvidence, Contact, Deadline,
-                                 Escalation, Lead, LeadStateRow, LifecycleRefusal, OutreachLead, OutreachRequest,
+from shared.store.models import (BlockedRequest, CallTask, CareCase, CareCustomer, Consent, ConsentEvidence, Contact,
+                                 Deadline, Escalation, Lead, LeadStateRow, LifecycleRefusal, OutreachLead, OutreachRequest,
                                  ProcessedEvent, ProfileCallback, ProfileDecision, Subscriber, UnmatchedCall)
 
 log = logging.getLogger("careflow.privacy")
@@ -36,6 +36,7 @@ TABLES: dict[str, Callable[[Session, Subject], list[Delete]]] = {
     "contacts": lambda _, s: [delete(Contact).where(or_(Contact.lead_id.in_(s.lead_ids), Contact.value.in_(s.contacts)))],
     "outreach_requests": lambda _, s: [delete(OutreachRequest).where(
         or_(OutreachRequest.lead_id.in_(s.lead_ids), OutreachRequest.contact.in_(s.contacts)))],
+    "blocked_requests": lambda _, s: [delete(BlockedRequest).where(BlockedRequest.lead_id.in_(s.lead_ids))],
     "call_tasks": lambda _, s: [delete(CallTask).where(or_(CallTask.lead_id.in_(s.lead_ids), CallTask.number.in_(s.phones)))],
     "deadlines": lambda _, s: [delete(Deadline).where(Deadline.subject_id.in_(s.lead_ids | s.msisdns))],
     "consents": lambda _, s: [delete(Consent).where(Consent.contact.in_(s.contacts))],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.store import session_factory
-from shared.store.models import CareCase, ConsoleAudit, Escalation, Lead
+from shared.store.models import BlockedRequest, CareCase, ConsoleAudit, Escalation, Lead
 from tests.console_support import CUSTOMER, HANOI_LEAD, HCM_LEAD, PASSWORD, console_app, csrf_of, seeded, signed_in
 
 
@@ -122,6 +122,30 @@ def test_a_post_office_works_a_lead_to_supported_through_the_services(store):
     by_list = funnel.split('id="by-list"')[1].split("</table>")[0]
     # Hà Nội's two leads of that list: both imported and normalized, both supported now.
     assert [cell.split("<")[0] for cell in by_list.split('class="num">')[1:]] == ["2", "2", "2", "0", "0"]
+
+
+def test_the_funnel_counts_requests_the_contact_rules_blocked_by_reason_and_channel(app, store):
+    from tests.handlers import MORNING
+
+    with session_factory(store[0])() as session:
+        session.add_all(BlockedRequest(lead_id=lead, channel=channel, reason=reason, decided_at=MORNING)
+                        for lead, channel, reason in ((HANOI_LEAD, "sms", "dnc_listed"), (HANOI_LEAD, "call", "dnc_listed"),
+                                                      (HANOI_LEAD, "email", "no_consent"), (HCM_LEAD, "sms", "hours")))
+        session.commit()
+
+    def table(page: str, name: str) -> list[list[str]]:
+        rows = page.split(f'id="{name}"')[1].split("</table>")[0].split("<tbody>")[1].split("<tr>")[1:]
+        return [[cell.split("</td>")[0] for cell in row.split(">", 1)[1].split("<td")] for row in rows]
+
+    funnel = signed_in(app, "admin").get("/funnel").text
+    assert [[c.split(">")[-1] for c in row] for row in table(funnel, "blocked-by-reason")] == [
+        ["Danh sách Không làm phiền", "2"], ["Ngoài khung giờ (dời lại)", "1"], ["Chưa có đồng ý", "1"]]
+    assert [[c.split(">")[-1] for c in row] for row in table(funnel, "blocked-by-channel")] == [
+        ["SMS", "2"], ["Cuộc gọi", "1"], ["E-mail", "1"]]
+    # A post office sees its own province's only.
+    bdt79 = signed_in(app, "bdt79").get("/funnel").text
+    assert [[c.split(">")[-1] for c in row] for row in table(bdt79, "blocked-by-reason")] == [
+        ["Ngoài khung giờ (dời lại)", "1"]]
 
 
 def test_a_contact_found_must_be_a_real_contact(store):

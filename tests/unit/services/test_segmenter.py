@@ -224,3 +224,27 @@ def test_a_redelivered_batch_republishes_what_it_handled_and_handles_only_what_i
     assert {e.lead_id for e in again.of("sms-requested")} == {"mst:0100233481", "mst:0100233482"}
     with segmenter.session() as session:
         assert session.scalar(select(func.count()).select_from(OutreachRequest)) == 4  # an SMS and a call each
+
+
+def test_requests_the_contact_rules_block_are_kept_by_lead_channel_and_reason_for_the_funnel():
+    from shared.store.models import BlockedRequest
+
+    segmenter = InProcess(load("segmenter"))
+    other_mobile = "+84987654321"
+    granted(segmenter, MOBILE, EMAIL)
+    changed(segmenter, MOBILE, "dnc_listed")
+    # One batch of two leads: the rows are written with the batch's others.
+    segmenter.send(segmenter.event("lead-normalized", **normalized(phones=[(MOBILE, "mobile")], emails=[EMAIL])),
+                   segmenter.event("lead-normalized", **normalized(lead_id="mst:0314409058",
+                                                                    phones=[(other_mobile, "mobile")])))
+    granted(segmenter, other_mobile)
+    segmenter.advance(dt.timedelta(hours=14))  # midnight in Vietnam: no marketing SMS or call until morning
+    night = segmenter.now
+    emitted = segmenter.handle("lead-normalized", **normalized(lead_id="mst:0101234567",
+                                                               phones=[(other_mobile, "mobile")]))
+    assert emitted.types() == ["sms-requested", "call-requested"]
+    with segmenter.session() as session:
+        rows = sorted((r.lead_id, r.channel, r.reason, r.decided_at) for r in session.scalars(select(BlockedRequest)))
+    assert rows == [("mst:0100233488", "call", "dnc_listed", MORNING), ("mst:0100233488", "sms", "dnc_listed", MORNING),
+                    ("mst:0101234567", "call", "hours", night), ("mst:0101234567", "sms", "hours", night),
+                    ("mst:0314409058", "call", "no_consent", MORNING), ("mst:0314409058", "sms", "no_consent", MORNING)]
