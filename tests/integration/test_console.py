@@ -241,3 +241,61 @@ def test_actions_and_browser_imports_reach_the_broker(store, tmp_path, kafka_boo
     imported = TopicReader(kafka_bootstrap, f"{topic_prefix}lead-imported")
     assert len(imported.read_until(1, timeout=30)) == 1
     worked.close(), imported.close()
+
+
+def test_the_dpo_lists_open_requests_overdue_first_erases_a_person_and_downloads_an_access_export(store):
+    import datetime as dt
+    import json
+
+    from shared.config import Settings
+    from shared.contract import build_event, envelope
+    from shared.privacy import requests
+    from tests.handlers import MORNING
+
+    url, _ = store
+    settings = Settings(privacy_key="console-test-key")
+    with session_factory(url)() as session:
+        late = requests.record(session, settings, "erasure", "a" * 64, "phone", MORNING - dt.timedelta(days=30))
+        on_time = requests.record(session, settings, "access", "b" * 64, "email", MORNING - dt.timedelta(days=1))
+        session.commit()
+        late_id, on_time_id = late.request_id, on_time.request_id
+    published = []
+
+    def publish(event_type, **fields):
+        published.append(build_event(event_type, envelope(event_type, "careflow-console", occurred_at=MORNING),
+                                     **fields))
+        return published[-1]
+
+    app = console_app(url, publish, settings=settings)
+    dpo = signed_in(app, "dpo")
+    page = dpo.get("/privacy").text
+    listed = page.split('id="requests"')[1].split("</table>")[0]
+    assert listed.index(late_id) < listed.index(on_time_id) and "quá hạn" in listed.split(on_time_id)[0]
+
+    token = csrf_of(dpo, "/privacy")
+    form = {"kind": "tax_code", "value": "0100233488"}
+    assert dpo.post("/privacy/erase", data=form).status_code == 403  # no CSRF token
+    for other in ("admin", "tct", "bdt01"):
+        client = signed_in(app, other)
+        assert client.post("/privacy/erase", data={**form, "csrf": csrf_of(client, "/login")}).status_code == 403
+    assert published == [] and ("admin", "open:privacy", "/privacy/erase", "refused") in audit(url)
+    bad = dpo.post("/privacy/erase", data={"kind": "phone", "value": "12", "csrf": token})
+    assert bad.status_code == 400 and published == []
+
+    erased = dpo.post("/privacy/erase", data={**form, "csrf": token})
+    assert erased.status_code == 200
+    (request,) = published
+    assert request.envelope.event_type == "subject-erasure-requested" and HANOI_LEAD in request.lead_ids
+    assert request.request_id in erased.text.split('id="erased"')[1]  # and now among the open requests
+    assert request.request_id in erased.text.split('id="requests"')[1]
+
+    export = dpo.post("/privacy/access", data={"kind": "tax_code", "value": "0100233488", "csrf": token})
+    assert export.headers["content-disposition"].startswith("attachment")
+    held = json.loads(export.text)
+    assert [lead["lead_id"] for lead in held["held"]["leads"]] == [HANOI_LEAD]
+    lines = [line for line in audit(url) if line[1].startswith("privacy:")]
+    assert lines == [("dpo", "privacy:erase", None, "failed"), ("dpo", "privacy:erase", request.request_id, "done"),
+                     ("dpo", "privacy:access", held["request_id"], "done")]
+    with session_factory(url)() as session:
+        details = [a.detail or "" for a in session.query(ConsoleAudit)]
+    assert not any("0100233488" in d for d in details)  # the identifier is never written in the audit log
