@@ -82,6 +82,15 @@ def blank_outputs(session: Session, group: str, subject: Subject) -> int:
     return len(naming)
 
 
+def forget(ctx: Context, subject: Subject, tables: tuple[str, ...], request_id: str, subject_id: str) -> None:
+    """Erases the subject from the service's `tables` and stored outputs, and suppresses them."""
+    removed = erase(ctx.session, subject, tables)
+    blanked = blank_outputs(ctx.session, ctx.topic_prefix + ctx.service, subject)
+    suppression.suppress(ctx.session, privacy_key(ctx.policies.settings), subject, request_id, ctx.now())
+    log.info("data subject erased", extra={"request_id": request_id, "subject": subject_id,
+                                           "removed": removed, "outputs_blanked": blanked})
+
+
 def handler(*tables: str) -> Callable:
     """A service's `subject-erasure-requested` handler over the tables it keeps."""
     unknown = set(tables) - set(TABLES)
@@ -89,12 +98,7 @@ def handler(*tables: str) -> Callable:
         raise ValueError(f"no erasure defined for table(s) {', '.join(sorted(unknown))}")
 
     def on_erasure_requested(event, ctx: Context) -> None:
-        subject = Subject.from_event(event)
-        removed = erase(ctx.session, subject, tables)
-        blanked = blank_outputs(ctx.session, ctx.topic_prefix + ctx.service, subject)
-        suppression.suppress(ctx.session, privacy_key(ctx.policies.settings), subject, event.request_id, ctx.now())
-        log.info("data subject erased", extra={"request_id": event.request_id, "subject": event.subject_id,
-                                               "removed": removed, "outputs_blanked": blanked})
+        forget(ctx, Subject.from_event(event), tables, event.request_id, event.subject_id)
 
     on_erasure_requested.tables = tables
     return on_erasure_requested
