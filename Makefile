@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install system-deps run test test-unit bench clean console-assets console-catalogue
+.PHONY: install system-deps run test test-unit faults bench clean console-assets console-catalogue
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: install system-deps
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
+
+# Every fault scenario, the 3-node cluster's too (a few minutes).
+faults: install system-deps
+	$(BIN)/python -m pytest -q -s -m 'faults or integration' tests/integration/test_faults.py
 
 bench: install system-deps
 	$(BIN)/python -m tests.bench

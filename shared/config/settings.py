@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 from functools import cache
 from typing import Literal
@@ -38,12 +37,22 @@ class Settings(BaseSettings):
     retry_backoff_cap_seconds: float = 5.0
     # Distinguishes instances of one service: part of the transactional id, so a restarted
     # instance fences its previous incarnation instead of waiting for its transaction to time out.
-    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    # Stable per slot ("<host>-<slot>"), never the process id: a second instance of a service on one
+    # host takes its own slot (`careflow up` numbers them), or the two fence each other.
+    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-0")
     # Transactional producers an instance takes in turn, one transaction each (see ServiceRunner).
     transactional_producers: int = Field(2, ge=1)
     # How soon a crashed instance's partitions move to the others.
     session_timeout_ms: int = 10000
     metrics_port: int | None = None
+    # The bound of every blocking Kafka client call (transactions, flush, close): past it the call is
+    # given up, its transaction aborted or its producer replaced, and the batch runs again.
+    kafka_call_timeout_seconds: float = 15.0
+    # How long the coordinator lets a transaction stay open before it aborts it (a broker or an
+    # instance away that long): its batch runs again.
+    transaction_timeout_ms: int = 30000
+    # The largest record (key and value) a handler may emit: the producer's message.max.bytes.
+    max_message_bytes: int = 1_000_000
     tick_seconds: float = 1.0
     # A file holding the current time (ISO 8601): tests and demos move time forward without sleeping.
     clock_file: str | None = None

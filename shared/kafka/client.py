@@ -12,6 +12,8 @@ from shared.config import Settings
 # bootstrap address of a cluster without authentication (the tests' broker, a local one).
 Connection = Settings | str
 
+from confluent_kafka import KafkaError, KafkaException
+
 
 class KafkaSecurityError(ValueError):
     """The security settings are incomplete: the message names the missing setting."""
@@ -50,12 +52,16 @@ def client_config(connection: Connection, **overrides) -> dict:
     return {"bootstrap.servers": connection.kafka_bootstrap_servers, **security_config(connection), **overrides}
 
 
-def produce(producer, topic: str, value: bytes, key: bytes, headers=None, on_delivery: Callable | None = None) -> None:
+def produce(producer, topic: str, value: bytes, key: bytes, headers=None, on_delivery: Callable | None = None,
+            until: Callable[[], bool] | None = None) -> None:
     """Produces one record, waiting for deliveries to make room when the local queue is full:
-    a large batch or a million-row import waits for the broker instead of failing or buffering."""
+    a large batch or a million-row import waits for the broker instead of failing or buffering.
+    `until`: when it holds, stop waiting (a broker away for good, a stop signal) with _TIMED_OUT."""
     while True:
         try:
             producer.produce(topic, value=value, key=key, headers=headers, on_delivery=on_delivery)
             return
         except BufferError:
+            if until is not None and until():
+                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "the local queue stayed full")) from None
             producer.poll(0.05)

@@ -25,7 +25,8 @@ from shared.clock import file_clock, set_file_clock
 from shared.kafka import Publisher
 from shared.config import settings
 from shared.store import session_factory
-from shared.store.models import CareCase, Consent, Lead, Subscriber
+from shared.outreach.requests import reply_wait_id
+from shared.store.models import CareCase, Consent, Deadline, Lead, Subscriber
 
 ENTERPRISES = [
     # tax code, name, address, phones, e-mails — each row exercises a rule.
@@ -104,7 +105,8 @@ def run_demo(env: dict[str, str], folder: Path, clock_file: Path, console: Conso
         with sessions() as session:
             done = session.scalar(select(func.count()).select_from(Lead).where(Lead.stage.in_(("supported", "escalated"))))
             waiting = session.scalar(select(func.count()).select_from(Lead).where(Lead.stage == "in_outreach"))
-        return done + waiting >= expected and peers.idle()
+        # A reply the marketing tool sent must be handled before the clock moves past the reply wait.
+        return done + waiting >= expected and peers.idle() and _replies_handled(sessions, peers.replied_leads)
 
     peers.play_until(settled, console, "leads through calls and replies")
     console.print("moving the clock 3 days forward: e-mails without a reply are escalated")
@@ -173,6 +175,7 @@ class Peers:
         self.seen: dict[str, list] = {t: [] for t in self.topics}
         self.script = {number: list(outcomes) for number, outcomes in call_script.items()}
         self.replied: set[str] = set()
+        self.replied_leads: set[str] = set()
         self.last_activity = time.monotonic()
 
     def pump(self) -> None:
@@ -202,6 +205,7 @@ class Peers:
     def _answer_email(self, request) -> None:
         if request.to in self.replies and request.to not in self.replied:
             self.replied.add(request.to)
+            self.replied_leads.add(request.lead_id)
             self.publisher.publish("email-replied", lead_id=request.lead_id, from_address=request.to,
                                    text=self.replies[request.to], replied_at=self.clock())
 
@@ -239,6 +243,14 @@ def _e164(msisdn: str) -> str:
 
 def _advance(clock_file: Path, by: dt.timedelta) -> None:
     set_file_clock(clock_file, file_clock(str(clock_file))() + by)
+
+
+def _replies_handled(sessions, lead_ids: set[str]) -> bool:
+    """The replies service has taken each reply: its lead's reply wait is no longer pending."""
+    if not lead_ids:
+        return True
+    return _count(sessions, Deadline, Deadline.deadline_id.in_([reply_wait_id(lead) for lead in lead_ids]),
+                  Deadline.cancelled_at.is_(None), Deadline.fired_at.is_(None)) == 0
 
 
 def _count(sessions, model, *conditions) -> int:

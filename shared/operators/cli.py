@@ -215,6 +215,39 @@ def cmd_acl_plan(_args) -> int:
     return 0
 
 
+def cmd_dlq(args) -> int:
+    import datetime as dt
+    import getpass
+    import json
+
+    from shared.operators import dlq
+
+    config = settings()
+    since, until = (dt.datetime.fromisoformat(t) if t else None for t in (args.since, args.until))
+    letters = dlq.dead_letters(config, config.topic_prefix, args.topic, args.error_type,
+                               since, until)
+    if args.coordinates:
+        letters = [letter for letter in letters if letter.coordinates in set(args.coordinates)]
+    if args.dlq_command == "list":
+        replays = dlq.replayed(config, config.topic_prefix)
+        if args.json:
+            print(json.dumps([{"coordinates": l.coordinates, "at": l.at.isoformat(), "error_type": l.error_type,
+                               "replayed": replays.get(l.coordinates)} for l in letters], indent=2))
+        else:
+            dlq.render_list(letters, replays)
+    elif args.dlq_command == "show":
+        print(json.dumps([dlq.show(letter, config.topic_prefix) for letter in letters], ensure_ascii=False, indent=2))
+    else:
+        if not (args.coordinates or args.topic or args.error_type or args.since):
+            raise SystemExit("replay which? name records (TOPIC:PARTITION:OFFSET) or a --topic/--error-type/--since")
+        done, skipped = dlq.replay(config, letters, args.by or getpass.getuser(),
+                                   config.topic_prefix)
+        print(f"replayed {len(done)} record(s) to their source topic; {len(skipped)} replayed before, skipped")
+        for coordinates in skipped:
+            print(f"  already replayed: {coordinates}", file=sys.stderr)
+    return 0
+
+
 def cmd_up(args) -> int:
     from shared.local.stack import up
 
@@ -315,6 +348,22 @@ def build_parser() -> argparse.ArgumentParser:
     users_add.add_argument("--unit", help="BDT-<province code> for BĐT staff, e.g. BDT-24")
     users_add.add_argument("--password-file", type=Path)
     users_add.set_defaults(func=cmd_users_add)
+    dead = commands.add_parser("dlq", help="dead letters: list, show (personal data masked), replay once").add_subparsers(
+        dest="dlq_command", required=True)
+    for name, help_text in (("list", "dead letters by topic, error type and time"),
+                            ("show", "dead letters in full, personal data masked"),
+                            ("replay", "send dead letters back to their source topic, each once")):
+        command = dead.add_parser(name, help=help_text)
+        command.add_argument("coordinates", nargs="*", metavar="TOPIC:PARTITION:OFFSET", help="as `list` prints them")
+        command.add_argument("--topic", help="the source topic, e.g. lead-imported")
+        command.add_argument("--error-type", help="e.g. OutputTooLarge, Rejected, DecodeError")
+        command.add_argument("--since", help="ISO time, e.g. 2026-05-04T09:00+07:00")
+        command.add_argument("--until", help="ISO time")
+        if name == "list":
+            command.add_argument("--json", action="store_true")
+        if name == "replay":
+            command.add_argument("--by", help="who replays (recorded; default: the login name)")
+        command.set_defaults(func=cmd_dlq)
 
     db = commands.add_parser("db", help="the store").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations").set_defaults(func=cmd_db_upgrade)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import Clock, utc_now
@@ -27,8 +28,18 @@ from shared.service import Context, Output, ReadOnlyStore, Rejected, Service, St
 
 log = logging.getLogger("careflow.runner")
 
+
+class OutputTooLarge(ValueError):
+    """A handler's output larger than the broker accepts: the event is dead-lettered and its store changes undone."""
+
+
 # Errors that retrying cannot cure: bad input, not a passing fault.
 PERMANENT_ERRORS = (Rejected, ReadOnlyStore, UndeclaredEvent, ValidationError, ValueError)
+
+
+def source(record: Record) -> tuple[str, int, int]:
+    """Where a record came from: how `BatchHandler.handle_each` is told which records to dead-letter."""
+    return record.topic(), record.partition(), record.offset()
 
 
 class BatchHandler:
@@ -48,13 +59,21 @@ class BatchHandler:
     def event_type(self, record: Record) -> str:
         return record.topic()[len(self.prefix):]
 
-    def handle(self, records: list[Record]) -> list[Output]:
+    def handle(self, records: list[Record], unproducible: dict[tuple[str, int, int], Exception] | None = None
+               ) -> list[Output]:
         """The outputs of a batch; a store-writing service's changes are committed on return."""
+        return [output for _, outputs in self.handle_each(records, unproducible) for output in outputs]
+
+    def handle_each(self, records: list[Record], unproducible: dict[tuple[str, int, int], Exception] | None = None
+                    ) -> list[tuple[Record, list[Output]]]:
+        """Each record with its outputs. The records in `unproducible` (by `source`) had outputs the
+        broker refused in an earlier try of this batch: they go to their dead-letter topic instead."""
+        unproducible = unproducible or {}
         decoded = [(record, self._decode(record)) for record in records]
-        if self.service.store is StoreAccess.WRITE and self.sessions is not None:
-            outputs = self._handle_at_once(decoded)
-            if outputs is not None:
-                return outputs
+        if self.service.store is StoreAccess.WRITE and self.sessions is not None and not unproducible:
+            per_record = self._handle_at_once(decoded)
+            if per_record is not None:
+                return per_record
         with self._unit_of_work() as session:
             events = [event for _, event in decoded if isinstance(event, BaseModel)]
             done = self._already_processed(session, events)
@@ -62,16 +81,18 @@ class BatchHandler:
             suppressed = self._suppressed(session, fresh)
             if self.service.prefetch is not None and session is not None:
                 self.service.prefetch([e for e in fresh if e.envelope.event_id not in suppressed], session)
-            return [output for record, event in decoded
-                    for output in self._handle(record, event, session, done, suppressed)]
+            return [(record, [dead_letter(self.service.name, record, unproducible[source(record)], tries=1)]
+                     if source(record) in unproducible else self._handle(record, event, session, done, suppressed))
+                    for record, event in decoded]
 
-    def _handle_at_once(self, decoded: list[tuple[Record, BaseModel | DecodeError]]) -> list[Output] | None:
+    def _handle_at_once(self, decoded: list[tuple[Record, BaseModel | DecodeError]]
+                        ) -> list[tuple[Record, list[Output]]] | None:
         """A store-writing batch in one go: no savepoint and no flush per event, the batch's rows
         written together at its end (a statement per table), the processed-event records included.
         None when any event failed: the transaction is rolled back whole, and the batch is handled
         again event by event (`_handle`: each in a savepoint, with retries and dead letters), so a
         failure costs what it always did and isolates the event that caused it."""
-        outputs: list[Output] = []
+        outputs: list[tuple[Record, list[Output]]] = []
         timings: list[tuple[str, float]] = []
         try:
             with self.sessions.begin() as session:
@@ -84,23 +105,25 @@ class BatchHandler:
                 handled: dict[str, list[Output]] = {}
                 for record, event in decoded:
                     if isinstance(event, DecodeError):
-                        outputs.append(dead_letter(self.service.name, record, event, tries=0))
+                        outputs.append((record, [dead_letter(self.service.name, record, event, tries=0)]))
                         continue
                     event_id = event.envelope.event_id
                     if event_id in done or event_id in handled:  # redelivered, or twice in this batch
-                        outputs += done.get(event_id) or handled[event_id]
+                        outputs.append((record, done.get(event_id) or handled[event_id]))
                         continue
                     topic = self.event_type(record)
                     if event_id in suppressed:
                         self._skip_suppressed(topic, event_id)
                         handled[event_id] = []
+                        outputs.append((record, []))
                         continue
                     ctx = self.context(event_id, event.envelope.correlation_id, session)
                     started = time.perf_counter()
                     self.service.handlers[topic](event, ctx)
+                    self._check_sizes(ctx.outputs)  # too large: the event-by-event pass dead-letters it
                     timings.append((topic, time.perf_counter() - started))
                     handled[event_id] = ctx.outputs
-                    outputs += ctx.outputs
+                    outputs.append((record, ctx.outputs))
                 if isinstance(session, StoreSession):
                     session.insert_added()  # first: any statement before it would flush them one by one
                 replay.record_all_processed(session, self.group, handled, utc_now())
@@ -174,6 +197,7 @@ class BatchHandler:
             try:
                 with session.begin_nested() if records else contextlib.nullcontext():
                     handler(event, ctx)
+                    self._check_sizes(ctx.outputs)
                     if session is not None and not records and (session.new or session.dirty or session.deleted):
                         session.rollback()
                         raise ReadOnlyStore(f"{self.service.name} reads the store only, yet its handler changed it")
@@ -182,6 +206,8 @@ class BatchHandler:
                         session.flush()
             except PERMANENT_ERRORS as exc:
                 return [dead_letter(self.service.name, record, exc, tries=attempt)]
+            except OperationalError:
+                raise  # the store is away, not the event at fault: the loop rewinds the batch
             except Exception as exc:
                 if session is not None and not records:
                     session.rollback()  # a failed read (PostgreSQL) leaves the transaction unusable
@@ -197,3 +223,11 @@ class BatchHandler:
             done[event_id] = ctx.outputs
             return ctx.outputs
         raise AssertionError("unreachable: the last attempt returns")
+
+    def _check_sizes(self, outputs: list[Output]) -> None:
+        """Inside the handler's savepoint: an output the producer would refuse undoes the handler's changes."""
+        for output in outputs:
+            size = len(output.value) + len(output.key)
+            if size > self.settings.max_message_bytes:
+                raise OutputTooLarge(f"{output.topic} output of {size} bytes exceeds the "
+                                     f"{self.settings.max_message_bytes}-byte message limit")

@@ -36,6 +36,15 @@ def safe_reason(error: Exception) -> str:
     return redact(text) or type(error).__name__
 
 
+class Unproducible(Exception):
+    """An output the broker or the producer refused for good (too large, invalid for its topic).
+    `drop_value`: the dead letter itself was refused; the next one carries the headers only."""
+
+    def __init__(self, source: tuple[str, int, int], reason: str, drop_value: bool = False):
+        super().__init__(reason)
+        self.source, self.drop_value = source, drop_value
+
+
 def dead_letter(service: str, record: Record, error: Exception, tries: int) -> Output:
     reason = safe_reason(error)
     metrics.DEAD_LETTERED.labels(service, record.topic(), type(error).__name__).inc()
@@ -45,4 +54,7 @@ def dead_letter(service: str, record: Record, error: Exception, tries: int) -> O
                ("source_topic", record.topic().encode()), ("source_partition", str(record.partition()).encode()),
                ("source_offset", str(record.offset()).encode()), ("service", service.encode()),
                ("tries", str(tries).encode()))
+    if isinstance(error, Unproducible) and error.drop_value:
+        headers += (("value_dropped", b"the record itself could not be produced again"),)
+        return Output(dlq_topic(record.topic()), record.key() or b"", b"", headers)
     return Output(dlq_topic(record.topic()), record.key() or b"", record.value() or b"", headers)

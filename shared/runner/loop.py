@@ -4,20 +4,36 @@ Consume a batch, hand it to the `BatchHandler` (decode, replay safety, handlers,
 letters), produce its outputs and commit the consumed offsets in one Kafka transaction; consumers
 read_committed. A store-writing handler's database transaction commits just before the Kafka
 transaction (see `shared.runner.replay`); deadlines are fired between batches (`shared.runner.deadlines`).
+
+Faults: every blocking client call runs in a worker thread with a bound (`Calls`): librdkafka's
+send_offsets_to_transaction can wait forever for a group coordinator that is gone, whatever its
+timeout (librdkafka #5456, #5511). A transaction that cannot complete is aborted; when the abort
+fails too, or the producer's error is fatal, the producer is replaced by a new one with the same
+transactional id (which fences the old one and aborts what it left open). Either way the batch is
+rewound and runs again: nothing is lost, nothing is committed twice. A stop signal is seen within
+half a second in every state. An output the broker refuses (too large, invalid) sends its consumed
+event to the dead-letter topic and the batch runs again without it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
-import itertools
 import logging
+import os
+import queue
 import signal
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
-from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from prometheus_client import start_http_server
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import Clock, utc_now
@@ -25,11 +41,73 @@ from shared.config import Policies, Settings
 from shared.kafka import client_config, ensure_all_topics, produce, retention_ms
 from shared.observability import metrics
 from shared.runner import deadlines
-from shared.runner.batch import BatchHandler
+from shared.runner.batch import BatchHandler, source
+from shared.runner.dead_letters import Unproducible
 from shared.service import Output, Service, StoreAccess
 from shared.store import session_factory
 
 log = logging.getLogger("careflow.runner")
+
+# Delivery errors that no retry cures: the output is the poison, its consumed event goes to the dead letters.
+UNPRODUCIBLE = frozenset({KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.INVALID_RECORD, KafkaError.RECORD_LIST_TOO_LARGE,
+                          KafkaError.POLICY_VIOLATION, KafkaError.INVALID_MSG, KafkaError._INVALID_ARG})
+# Fenced twice within this long: another instance really holds our transactional ids, not a transaction
+# the coordinator aborted while the broker was away.
+FENCED_AGAIN_SECONDS = 120
+# Between tries of what a passing fault stopped (the store, a new producer's init_transactions).
+PAUSE_SECONDS = 1.0
+
+
+class Stopping(Exception):
+    """A stop signal arrived while a call was waiting: leave the loop; nothing uncommitted counts."""
+
+
+class CallTimedOut(Exception):
+    pass
+
+
+class ServiceExit(Exception):
+    """The service cannot go on: the one line the log says why."""
+
+
+class Calls:
+    """Runs blocking client calls in a worker thread, each with a bound, while the loop watches the
+    stop flag. A call past its bound is abandoned with its thread; the next call gets a new thread."""
+
+    def __init__(self, stopping: Callable[[], bool]):
+        self.stopping = stopping
+        self._jobs: queue.SimpleQueue | None = None
+
+    def __call__(self, what: str, bound: float, fn: Callable, *args):
+        if self._jobs is None:
+            self._jobs = queue.SimpleQueue()
+            threading.Thread(target=self._work, args=(self._jobs,), name="kafka-calls", daemon=True).start()
+        future: Future = Future()
+        self._jobs.put((future, fn, args))
+        deadline = time.monotonic() + bound
+        while True:
+            try:
+                return future.result(timeout=max(0.0, min(0.5, deadline - time.monotonic())))
+            except FutureTimeout:
+                if self.stopping():
+                    self._abandon()
+                    raise Stopping(what) from None
+                if time.monotonic() >= deadline:
+                    self._abandon()
+                    raise CallTimedOut(f"{what} did not return within {bound:g} s") from None
+
+    def _abandon(self) -> None:
+        self._jobs.put(None)  # the stuck thread ends once its call returns, if ever
+        self._jobs = None
+
+    @staticmethod
+    def _work(jobs: queue.SimpleQueue) -> None:
+        while (job := jobs.get()) is not None:
+            future, fn, args = job
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # handed to the waiting loop
+                future.set_exception(exc)
 
 
 class ServiceRunner:
@@ -45,6 +123,7 @@ class ServiceRunner:
         self.batch = BatchHandler(service, settings, policies if policies is not None else Policies(settings), clock,
                                   self.sessions)
         self.stopping = False
+        self.exit_code = 0
         self.prefix = settings.topic_prefix
         self.group = self.batch.group
         self.topics = sorted(self.prefix + event_type for event_type in service.handlers)
@@ -61,16 +140,29 @@ class ServiceRunner:
         # (AddOffsetsToTxn). Back to back small batches met that in one transaction of 30: the largest
         # part of the answered call's p99. The next producer in turn finished its markers long ago.
         # Batches still commit one after the other, in order, so offsets commit in order as before.
-        self.producers = [Producer({
-            **common, "transactional.id": f"{self.prefix}{service.name}-{settings.instance_id}-{turn}",
-            "linger.ms": 5, "compression.type": "lz4", "transaction.timeout.ms": 30000,
+        self._producer_config = {
+            **common, "linger.ms": 5, "compression.type": "lz4",
+            "transaction.timeout.ms": settings.transaction_timeout_ms,
+            # The broker judges a record's size compressed; a dead letter is a consumed record, which the
+            # broker took compressed. Handlers' outputs are held to max_message_bytes before (BatchHandler).
+            "message.max.bytes": 64 * 1024 * 1024,
             # The backoff of the requests that are retried on CONCURRENT_TRANSACTIONS regardless
             # (exponential up to 1 s): librdkafka's default 100 ms would put that much into a batch's latency.
             "retry.backoff.ms": 10,
-        }) for turn in range(settings.transactional_producers)]
-        self._turns = itertools.cycle(self.producers)
+        }
+        self.producers = [self._new_producer(turn) for turn in range(settings.transactional_producers)]
+        self._turn = 0
+        self.calls = Calls(lambda: self.stopping)
+        self.bound = settings.kafka_call_timeout_seconds
+        self._abandoned: list[Producer] = []  # kept alive: destroying one with a call stuck inside would block
+        self._last_fenced: dict[int, float] = {}
+        self._delivery_errors: list[tuple[int, tuple[str, int, int], KafkaError]] = []
         self._next_tick = 0.0
         self._next_lag_report = 0.0
+
+    def _new_producer(self, turn: int) -> Producer:
+        transactional_id = f"{self.prefix}{self.service.name}-{self.settings.instance_id}-{turn}"
+        return Producer({**self._producer_config, "transactional.id": transactional_id})
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -79,34 +171,74 @@ class ServiceRunner:
 
     def start(self) -> None:
         """Fences this instance's previous incarnation (its transactional ids) and joins the group."""
-        for producer in self.producers:
-            producer.init_transactions(60)
+        for turn in range(len(self.producers)):
+            self._init(turn)
         self.consumer.subscribe(self.topics)
+
+    def _init(self, turn: int) -> None:
+        """init_transactions until it succeeds (the broker may be away): a fresh producer in its turn."""
+        while True:
+            try:
+                self.calls("init_transactions", self.bound, self.producers[turn].init_transactions, self.bound)
+                return
+            except (KafkaException, CallTimedOut) as exc:
+                error = exc.args[0] if isinstance(exc, KafkaException) else None
+                if error is not None and error.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED):
+                    raise ServiceExit(f"fenced while initialising transactions: {error.str()}") from exc
+                log.warning("init_transactions failed, trying again with a new producer", extra={"error": str(exc)})
+                self._replace(turn)
+                time.sleep(PAUSE_SECONDS)
+
+    def _replace(self, turn: int) -> None:
+        self._abandoned.append(self.producers[turn])
+        self.producers[turn] = self._new_producer(turn)
 
     def run(self) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self.request_stop)
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port)
-        # Every topic of the contract, so that whatever a handler emits has somewhere to go.
-        ensure_all_topics(self.settings, self.settings.partitions, self.prefix,
-                          retention_ms(self.settings.personal_data_retention_days))
-        self.start()
-        # What is loaded by now (libraries, schemas, rule data) lives as long as the process: frozen
-        # out of the collector's sight, a full collection no longer stalls a batch for tens of ms.
-        gc.collect()
-        gc.freeze()
-        log.info("service started", extra={"topics": self.topics, "instance": self.settings.instance_id})
         try:
+            # Every topic of the contract, so that whatever a handler emits has somewhere to go.
+            ensure_all_topics(self.settings, self.settings.partitions, self.prefix,
+                              retention_ms(self.settings.personal_data_retention_days))
+            self.start()
+            # What is loaded by now (libraries, schemas, rule data) lives as long as the process: frozen
+            # out of the collector's sight, a full collection no longer stalls a batch for tens of ms.
+            gc.collect()
+            gc.freeze()
+            log.info("service started", extra={"topics": self.topics, "instance": self.settings.instance_id})
             while not self.stopping:
                 self.poll_once()
+        except Stopping:
+            pass  # what the batch did is uncommitted: the next owner of its partitions does it again
+        except ServiceExit as exc:
+            self.exit_code = 1
+            log.error(f"service exiting: {exc}")
+            raise SystemExit(1) from None
+        except Exception as exc:
+            self.exit_code = 1
+            log.error(f"service exiting: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                      exc_info=True)
+            raise SystemExit(1) from None
         finally:
-            # Everything consumed has been committed in its batch's transaction: leaving the group
-            # now hands the partitions over without losing or repeating anything.
-            self.consumer.close()
-            for producer in self.producers:
-                producer.flush(10)
-            log.info("service stopped")
+            self._close()
+
+    def _close(self) -> None:
+        # Everything consumed has been committed in its batch's transaction: leaving the group
+        # now hands the partitions over without losing or repeating anything.
+        self.stopping = False  # the closing calls below get their own bound
+        with contextlib.suppress(Exception):
+            self.calls("consumer close", self.bound, self.consumer.close)
+        for producer in self.producers:
+            with contextlib.suppress(Exception):
+                self.calls("producer flush", self.bound, producer.flush, self.bound)
+        log.info("service stopped")
+        if self._abandoned:
+            # A producer with a call stuck inside cannot be destroyed (its destructor would wait for
+            # the call): leave without running destructors. The log is flushed first.
+            logging.shutdown()
+            os._exit(self.exit_code)
 
     def poll_once(self, timeout: float = 0.5) -> int:
         # Wait for the first message only, then take what is already fetched: consume() alone
@@ -137,26 +269,133 @@ class ServiceRunner:
     # --- one batch, one transaction -------------------------------------------------------
 
     def _process_batch(self, messages: list[Message]) -> None:
-        producer = next(self._turns)
-        producer.begin_transaction()
-        try:
-            outputs = self.batch.handle(messages)
-            self._produce(producer, outputs)
-            producer.send_offsets_to_transaction(self._next_offsets(messages), self.consumer.consumer_group_metadata())
-            producer.commit_transaction()
-            self._count(messages, outputs)
-        except KafkaException as exc:
-            error = exc.args[0]
-            if not error.txn_requires_abort():
-                raise  # fatal (e.g. fenced by a newer instance): stop; a restart recovers
-            log.warning("transaction aborted, batch will be redelivered", extra={"error": str(error)})
-            producer.abort_transaction()
-            self._rewind(messages)
+        unproducible: dict[tuple[str, int, int], Exception] = {}
+        while True:
+            turn = self._next_turn()
+            producer = self.producers[turn]
+            try:
+                producer.begin_transaction()
+                self._delivery_errors.clear()
+                per_record = self.batch.handle_each(messages, unproducible)
+                for record, outputs in per_record:
+                    self._produce(producer, outputs, source(record))
+                self.calls("send_offsets_to_transaction", self.bound, producer.send_offsets_to_transaction,
+                           self._next_offsets(messages), self.consumer.consumer_group_metadata(), self.bound)
+                self._commit(producer)
+            except Unproducible as poison:
+                self._poisoned(unproducible, poison)
+                self._recover(turn, None)
+                continue
+            except OperationalError as exc:  # the store is away (restarting, failing over)
+                log.warning("the store failed, batch will be redelivered", extra={"error": str(exc).splitlines()[0]})
+                self._recover(turn, None)
+                self._rewind(messages)
+                time.sleep(PAUSE_SECONDS)
+                return
+            except (KafkaException, CallTimedOut) as exc:
+                if poison := self._take_unproducible():
+                    self._poisoned(unproducible, poison)
+                    self._recover(turn, None)
+                    continue
+                log.warning("transaction failed, batch will be redelivered", extra={"error": str(exc)})
+                self._recover(turn, exc)
+                self._rewind(messages)
+                return
+            self._count(messages, [o for _, outputs in per_record for o in outputs])
+            return
 
     @staticmethod
-    def _produce(producer: Producer, outputs: list[Output]) -> None:
+    def _poisoned(unproducible: dict[tuple[str, int, int], Exception], poison: Unproducible) -> None:
+        """The batch runs again with the record dead-lettered; if its dead letter was the one refused
+        (the record itself too large), with a dead letter that carries the headers only."""
+        log.warning("an output cannot be produced: its event goes to the dead letters, the batch runs again",
+                    extra={"source_topic": poison.source[0], "offset": poison.source[2], "error": str(poison)})
+        if getattr(unproducible.get(poison.source), "drop_value", False):
+            raise ServiceExit(f"not even a dead letter of {poison.source} can be produced: {poison}")
+        if poison.source in unproducible:
+            poison = Unproducible(poison.source, f"{unproducible[poison.source]}; its dead letter: {poison}",
+                                  drop_value=True)
+        unproducible[poison.source] = poison
+
+    def _next_turn(self) -> int:
+        self._turn = (self._turn + 1) % len(self.producers)
+        return self._turn
+
+    def _commit(self, producer: Producer) -> None:
+        """commit_transaction, tried again while its error is retriable (librdkafka's guidance)."""
+        deadline = time.monotonic() + self.bound
+        while True:
+            try:
+                self.calls("commit_transaction", self.bound, producer.commit_transaction, self.bound)
+                return
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not error.retriable() or error.txn_requires_abort() or time.monotonic() > deadline:
+                    raise
+
+    def _recover(self, turn: int, failure: Exception | None) -> None:
+        """Leaves the producer of `turn` ready for the next transaction: aborted, or replaced."""
+        producer = self.producers[turn]
+        error = failure.args[0] if isinstance(failure, KafkaException) else None
+        if error is not None and error.fatal():
+            self._fatal(turn, error)
+            return
+        if isinstance(failure, CallTimedOut):
+            self._replace(turn)  # the stuck call still holds the producer: a new one fences it
+            self._init(turn)
+            return
+        try:
+            self.calls("abort_transaction", self.bound, producer.abort_transaction, self.bound)
+        except (KafkaException, CallTimedOut) as exc:
+            abort_error = exc.args[0] if isinstance(exc, KafkaException) else None
+            if abort_error is not None and abort_error.fatal():
+                self._fatal(turn, abort_error)
+                return
+            log.warning("abort failed, replacing the producer", extra={"error": str(exc)})
+            self._replace(turn)
+            self._init(turn)
+
+    def _fatal(self, turn: int, error: KafkaError) -> None:
+        """A fatal producer error: fenced because the coordinator aborted our transaction while the
+        broker was away, or by a newer instance holding our ids. Once, replace the producer; twice, exit."""
+        if error.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH):
+            now = time.monotonic()
+            if now - self._last_fenced.get(turn, -FENCED_AGAIN_SECONDS) < FENCED_AGAIN_SECONDS:
+                raise ServiceExit(f"fenced twice in {FENCED_AGAIN_SECONDS} s, another instance holds "
+                                  f"instance id {self.settings.instance_id!r}: {error.str()}")
+            self._last_fenced[turn] = now
+        log.warning("fatal producer error, replacing the producer", extra={"error": error.str()})
+        self._replace(turn)
+        self._init(turn)
+
+    def _produce(self, producer: Producer, outputs: list[Output], record_source: tuple[str, int, int] | None) -> None:
+        on_delivery = functools.partial(self._delivered, record_source)
+        deadline = time.monotonic() + self.bound
         for output in outputs:
-            produce(producer, output.topic, output.value, output.key, list(output.headers) or None)
+            try:
+                produce(producer, output.topic, output.value, output.key, list(output.headers) or None, on_delivery,
+                        until=lambda: self.stopping or time.monotonic() > deadline)
+            except KafkaException as exc:
+                error = exc.args[0]
+                if record_source is not None and error.code() in UNPRODUCIBLE:
+                    raise Unproducible(record_source, error.str()) from exc
+                raise
+        if self.stopping:
+            raise Stopping("produce")
+
+    def _delivered(self, record_source: tuple[str, int, int] | None, error: KafkaError | None, message) -> None:
+        if error is not None and record_source is not None and error.code() in UNPRODUCIBLE:
+            size = len(message.value() or b"") + len(message.key() or b"")
+            self._delivery_errors.append((size, record_source, error))
+
+    def _take_unproducible(self) -> Unproducible | None:
+        """The output the broker refused for good in the failed transaction, if any. The broker refuses
+        a whole batch of records for one too large: the largest of them is the one."""
+        errors, self._delivery_errors = self._delivery_errors, []
+        if not errors:
+            return None
+        _, record_source, error = max(errors, key=lambda e: e[0])
+        return Unproducible(record_source, error.str())
 
     def _count(self, messages: list[Message], outputs: list[Output]) -> None:
         """Once the transaction committed: what it consumed and produced, per topic."""
@@ -191,14 +430,26 @@ class ServiceRunner:
     # --- deadlines ------------------------------------------------------------------------
 
     def fire_due_deadlines(self, limit: int = 200) -> int:
-        """Fires the due deadlines of this service's kinds, each once across every instance."""
-        fired, outputs = deadlines.fire_due(self.batch, limit)
+        """Fires the due deadlines of this service's kinds, each once across every instance. A firing
+        whose transaction fails is published again later (`deadlines.REPUBLISH_AFTER`)."""
+        try:
+            fired, outputs = deadlines.fire_due(self.batch, limit)
+        except OperationalError as exc:
+            log.warning("the store failed, deadlines will fire later", extra={"error": str(exc).splitlines()[0]})
+            return 0
         if not fired:
             return 0
-        producer = next(self._turns)
-        producer.begin_transaction()
-        self._produce(producer, outputs)
-        producer.commit_transaction()
+        turn = self._next_turn()
+        producer = self.producers[turn]
+        try:
+            producer.begin_transaction()
+            self._produce(producer, outputs, None)
+            self._commit(producer)
+        except (KafkaException, CallTimedOut) as exc:
+            log.warning("deadline transaction failed, its events will be published again", extra={"error": str(exc)})
+            self._recover(turn, exc)
+            return 0
         self._count([], outputs)
-        deadlines.mark_published(self.batch, fired)
+        with contextlib.suppress(OperationalError):  # unmarked: published again, same event ids
+            deadlines.mark_published(self.batch, fired)
         return len(fired)

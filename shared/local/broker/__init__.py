@@ -1,8 +1,9 @@
-"""The local Apache Kafka broker: Kafka 4.x in KRaft mode, one node, from Maven Central.
+"""The local Apache Kafka broker: Kafka 4.x in KRaft mode, one node or a cluster, from Maven Central.
 
 Maven resolves `org.apache.kafka:kafka_2.13` and its runtime dependencies from the pom beside this
-file into a cache folder once; every later start reuses it. The broker then runs as a plain `java`
-process on free ports with its data in a temporary folder, and is gone when the context exits.
+file into a cache folder once; every later start reuses it. The broker then runs as plain `java`
+processes on free ports with its data in a temporary folder (gone when the context exits) or in a
+folder it keeps (`careflow up`: var/kafka).
 
 `broker_from_environment()` is what the tests, `careflow up` and `make bench` use: the broker named
 by KAFKA_BOOTSTRAP_SERVERS if set, testcontainers' Kafka if CAREFLOW_KAFKA=testcontainers (needs a
@@ -17,6 +18,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,7 +29,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-
 from shared.local.broker.security import BrokerSecurity
 
 log = logging.getLogger("careflow.broker")
@@ -36,6 +37,8 @@ HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
 LOG4J_CONFIG = HERE / "log4j2.properties"
 SHUTDOWN_GRACE_SECONDS = 20
+# How a node's log (log4j2.properties keeps this line) says it became the quorum's leader: the active controller.
+LEADER_TRANSITION = re.compile(r"Completed transition to Leader\(.*?\bepoch=(\d+)")
 
 
 class BrokerError(RuntimeError):
@@ -91,50 +94,118 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-class KafkaBroker:
-    """A single-node KRaft broker (combined broker and controller) on 127.0.0.1."""
+def cluster_id() -> str:
+    """A new KRaft cluster id: 16 random bytes, URL-safe base64. One that begins with '-' would be read
+    as an option by the storage tool's argument parser (one id in 64): those are drawn again."""
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
-    def __init__(self, workdir: Path | None = None, heap: str = "768m", security: BrokerSecurity | None = None):
+
+class Node:
+    """One KRaft node of the launcher's cluster: broker and controller combined."""
+
+    def __init__(self, node_id: int, folder: Path):
+        self.node_id, self.folder = node_id, folder
+        self.port, self.controller_port = free_port(), free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def data(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "broker.log"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+class KafkaBroker:
+    """A KRaft cluster on 127.0.0.1: one node by default, or `nodes` combined broker-controllers with
+    every topic (internal ones too) replicated min(3, nodes) times and min.insync.replicas 2.
+
+    With a `workdir`, the data stays there: the first start formats it, later starts (in another process
+    too) go on with it. Without one, a temporary folder is removed on stop. `extra_properties` are
+    appended to every node's configuration and `format_arguments` to the storage tool's (listeners,
+    SCRAM users...)."""
+
+    def __init__(self, workdir: Path | None = None, heap: str = "768m", nodes: int = 1,
+                 extra_properties: list[str] | None = None, format_arguments: list[str] | None = None,
+                 security: BrokerSecurity | None = None):
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="careflow-kafka-"))
-        # None: one PLAINTEXT listener; otherwise SASL_SSL with ACLs (security.py).
+        # None: PLAINTEXT listeners; otherwise SASL_SSL with SCRAM users and ACLs (security.py).
         self.security = security
         self._owns_workdir = workdir is None
         self.heap = heap
-        self.port = free_port()
-        self.controller_port = free_port()
-        self.process: subprocess.Popen | None = None
+        self.nodes = [Node(n, self.workdir / (f"node-{n}" if nodes > 1 else "")) for n in range(1, nodes + 1)]
+        self.extra_properties = list(extra_properties or [])
+        self.format_arguments = list(format_arguments or [])
         self.start_seconds: float | None = None
+        self._lib: Path | None = None
+
+    # The first node's, for the one-node broker's callers.
+    @property
+    def port(self) -> int:
+        return self.nodes[0].port
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.nodes[0].process
+
+    @property
+    def log_path(self) -> Path:
+        return self.nodes[0].log_path
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
 
-    def properties(self) -> str:
-        data = self.workdir / "data"
-        listeners = self.security.properties(self.port, self.controller_port) if self.security else [
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"]
+    def node(self, node_id: int) -> Node:
+        return self.nodes[node_id - 1]
+
+    def properties(self, node: Node | None = None) -> str:
+        node = node or self.nodes[0]
+        replicas = min(3, len(self.nodes))
+        min_isr = min(2, replicas)
+        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
         return "\n".join([
             "process.roles=broker,controller",
-            "node.id=1",
-            *listeners,
+            f"node.id={node.node_id}",
+            *self._listeners(node),
             "controller.listener.names=CONTROLLER",
-            f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
-            f"log.dirs={data}",
-            # One node: every internal topic has one replica.
-            "offsets.topic.replication.factor=1",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
+            # Static voters: the ports may change from one start to the next, the quorum follows.
+            f"controller.quorum.voters={voters}",
+            f"log.dirs={node.data}",
+            # Topics careflow creates ask for the cluster's default replication factor (-1).
+            f"default.replication.factor={replicas}",
+            f"min.insync.replicas={min_isr}",
+            f"offsets.topic.replication.factor={replicas}",
+            f"transaction.state.log.replication.factor={replicas}",
+            f"transaction.state.log.min.isr={min_isr}",
+            f"share.coordinator.state.topic.replication.factor={replicas}",
+            f"share.coordinator.state.topic.min.isr={min_isr}",
             "offsets.topic.num.partitions=6",
             "transaction.state.log.num.partitions=6",
             "group.initial.rebalance.delay.ms=0",
             # careflow creates its topics with the configured partition count; a typo must not create one.
             "auto.create.topics.enable=false",
+            *self.extra_properties,
             "",
         ])
+
+    def _listeners(self, node: Node) -> list[str]:
+        if self.security:
+            return self.security.properties(node.port, node.controller_port)
+        return [f"listeners=PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{node.port}",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"]
+
+    def client(self) -> dict:
+        """A client configuration for this cluster (its admin user when it is secured)."""
+        return self.security.client(self.bootstrap) if self.security else {"bootstrap.servers": self.bootstrap}
 
     def _java(self, lib: Path, main: str, *args: str, heap: str = "256m") -> list[str]:
         java = shutil.which("java")
@@ -148,25 +219,14 @@ class KafkaBroker:
 
     def start(self, timeout: float = 90) -> str:
         started = time.monotonic()
-        lib = broker_libraries()
-        config = self.workdir / "server.properties"
+        self._lib = broker_libraries()
         if self.security:
             self.security.generate_tls(self.workdir)
-        config.write_text(self.properties())
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        formatted = subprocess.run(
-            self._java(lib, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), "--standalone",
-                       *(self.security.format_args() if self.security else [])),
-            capture_output=True, text=True)
-        if formatted.returncode != 0:
-            raise BrokerError(f"formatting the broker's storage failed:\n{formatted.stdout}{formatted.stderr}")
-        self.log_path = self.workdir / "broker.log"
-        with open(self.log_path, "wb") as out:
-            self.process = subprocess.Popen(self._java(lib, "kafka.Kafka", str(config), heap=self.heap),
-                                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            preexec_fn=_die_with_parent)
+        self._format()
         try:
-            self._wait_until_ready(started + timeout)
+            for node in self.nodes:
+                self._launch(node)
+            self._wait_until_ready(started + timeout * len(self.nodes))
         except BaseException:
             self.stop()
             raise
@@ -174,30 +234,92 @@ class KafkaBroker:
         log.info("kafka broker ready", extra={"bootstrap": self.bootstrap, "seconds": round(self.start_seconds, 2)})
         return self.bootstrap
 
+    def _format(self) -> None:
+        """Formats each node's storage the first time; a node formatted before keeps its data."""
+        id_file = self.workdir / "cluster-id"
+        if not id_file.exists():
+            _ensure(self.workdir)
+            id_file.write_text(cluster_id())
+        for node in self.nodes:
+            config = _ensure(node.folder) / "server.properties"
+            config.write_text(self.properties(node))
+            if (node.data / "meta.properties").exists():
+                continue
+            formatted = subprocess.run(
+                self._java(self._lib, "kafka.tools.StorageTool", "format", "-t", id_file.read_text().strip(),
+                           "-c", str(config), *self.format_arguments,
+                           *(self.security.format_args() if self.security else [])), capture_output=True, text=True)
+            if formatted.returncode != 0:
+                raise BrokerError(f"formatting the broker's storage failed:\n{formatted.stdout}{formatted.stderr}")
+
+    def _launch(self, node: Node) -> None:
+        with open(node.log_path, "ab") as out:
+            node.process = subprocess.Popen(
+                self._java(self._lib, "kafka.Kafka", str(node.folder / "server.properties"), heap=self.heap),
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+    # --- faults, for the tests ------------------------------------------------------------
+
+    def kill(self, node_id: int = 1) -> None:
+        node = self.node(node_id)
+        node.process.kill()
+        node.process.wait()
+
+    def pause(self, node_id: int = 1) -> None:
+        self.node(node_id).process.send_signal(signal.SIGSTOP)
+
+    def resume(self, node_id: int = 1) -> None:
+        self.node(node_id).process.send_signal(signal.SIGCONT)
+
+    def restart(self, node_id: int = 1, timeout: float = 90) -> None:
+        """Starts a stopped node again on its data and its ports."""
+        node = self.node(node_id)
+        if node.alive():
+            raise BrokerError(f"node {node_id} is running")
+        self._launch(node)
+        self._wait_until_ready(time.monotonic() + timeout)
+
+    def active_controller(self) -> int | None:
+        """The node that last became the KRaft quorum's leader (the log names each transition)."""
+        latest: tuple[int, int] | None = None
+        for node in self.nodes:
+            if not node.alive():
+                continue
+            for match in LEADER_TRANSITION.finditer(node.log_path.read_text(errors="replace")):
+                epoch = int(match.group(1))
+                if latest is None or epoch >= latest[0]:
+                    latest = (epoch, node.node_id)
+        return latest[1] if latest else None
+
+    # --- readiness ------------------------------------------------------------------------
+
     def _wait_until_ready(self, deadline: float) -> None:
-        """Ready means the broker answers metadata and its transaction coordinator accepts a
+        """Ready means every live node answers metadata and a transaction coordinator accepts a
         transactional producer: careflow's runtime needs both."""
         from confluent_kafka import KafkaException, Producer
         from confluent_kafka.admin import AdminClient
 
-        while not self._listening():
-            if self.process.poll() is not None:
-                raise BrokerError(f"the broker exited with {self.process.returncode}:\n{self._log_tail()}")
+        live = [node for node in self.nodes if node.process is not None]
+        while not all(self._listening(node) for node in live):
+            for node in live:
+                if node.process.poll() is not None:
+                    raise BrokerError(f"broker node {node.node_id} exited with {node.process.returncode}:\n"
+                                      f"{self._log_tail(node)}")
             if time.monotonic() > deadline:
-                raise BrokerError(f"the broker did not answer in time:\n{self._log_tail()}")
+                raise BrokerError(f"the broker did not answer in time:\n{self._log_tail(live[0])}")
             time.sleep(0.1)
-        # Retries while it loads are expected.
-        quiet = {**(self.security.client(self.bootstrap) if self.security else {"bootstrap.servers": self.bootstrap}),
-                 "logger": log}
+        quiet = {**self.client(), "logger": log}  # retries while it loads are expected
         admin = AdminClient(quiet)
+        wanted = {node.node_id for node in self.nodes if node.alive()}
         while True:
             try:
-                if admin.list_topics(timeout=1).brokers:
+                if wanted <= set(admin.list_topics(timeout=1).brokers):
                     break
             except KafkaException:
-                if time.monotonic() > deadline:
-                    raise BrokerError(f"the broker did not answer metadata in time:\n{self._log_tail()}") from None
-                time.sleep(0.2)
+                pass
+            if time.monotonic() > deadline:
+                raise BrokerError(f"the broker did not answer metadata in time:\n{self._log_tail(live[0])}")
+            time.sleep(0.2)
         producer = Producer({**quiet, "transactional.id": f"careflow-probe-{uuid.uuid4()}"})
         while True:
             try:
@@ -208,24 +330,29 @@ class KafkaBroker:
                     raise BrokerError(f"the broker's transaction coordinator is not ready: {exc}") from exc
                 time.sleep(0.2)
 
-    def _listening(self) -> bool:
+    @staticmethod
+    def _listening(node: Node) -> bool:
         with socket.socket() as probe:
             probe.settimeout(0.5)
-            return probe.connect_ex(("127.0.0.1", self.port)) == 0
+            return probe.connect_ex(("127.0.0.1", node.port)) == 0
 
-    def _log_tail(self, lines: int = 40) -> str:
+    def _log_tail(self, node: Node | None = None, lines: int = 40) -> str:
         with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            return "\n".join((node or self.nodes[0]).log_path.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # the broker's own shutdown hook: controlled shutdown, clean logs
-            try:
-                self.process.wait(SHUTDOWN_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for node in self.nodes:
+            if node.alive():
+                node.process.send_signal(signal.SIGCONT)  # a paused node cannot shut down
+                node.process.terminate()  # the broker's own shutdown hook: controlled shutdown, clean logs
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is None:
+                try:
+                    node.process.wait(SHUTDOWN_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    node.process.kill()
+                    node.process.wait()
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -238,8 +365,9 @@ class KafkaBroker:
 
 
 @contextlib.contextmanager
-def broker_from_environment() -> Iterator[str]:
-    """Yields a bootstrap address: KAFKA_BOOTSTRAP_SERVERS, testcontainers' Kafka, or a local broker."""
+def broker_from_environment(workdir: Path | None = None) -> Iterator[str]:
+    """Yields a bootstrap address: KAFKA_BOOTSTRAP_SERVERS, testcontainers' Kafka, or a local broker
+    (its data kept in `workdir` if given, else in a temporary folder)."""
     if named := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield named
     elif os.environ.get("CAREFLOW_KAFKA") == "testcontainers":
@@ -248,5 +376,5 @@ def broker_from_environment() -> Iterator[str]:
         with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
             yield container.get_bootstrap_server()
     else:
-        with KafkaBroker() as broker:
+        with KafkaBroker(workdir) as broker:
             yield broker.bootstrap

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from services import REGISTRY, load
-from shared.contract import build_event, envelope
 from shared.operators.imports import lead_fields
 from shared.operators.privacy import import_check
 from shared.privacy import requests
