@@ -56,7 +56,7 @@ console-assets:
 # The console's Vietnamese catalogue: new messages of the pages merged in, then compiled.
 console-catalogue: install
 	cd shared/console && ../../$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location -o locale/messages.pot . && \
-	../../$(BIN)/pybabel update -i locale/messages.pot -d locale -D messages --no-location && \
+	../../$(BIN)/pybabel update -i locale/messages.pot -d locale -D messages --no-wrap --ignore-obsolete --no-fuzzy-matching && \
 	../../$(BIN)/pybabel compile -d locale -D messages && rm locale/messages.pot
 
 clean:

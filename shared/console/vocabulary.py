@@ -16,7 +16,7 @@ BLOCKED = (N_("blocked:erased"), N_("blocked:withdrawn"), N_("blocked:dnc_listed
            N_("blocked:no_capacity"), N_("blocked:hours"), N_("channel:email"), N_("channel:sms"), N_("channel:call"))
 PRIVACY = (N_("request:access"), N_("request:withdrawal"), N_("request:erasure"), N_("identifier:phone"),
            N_("identifier:email"), N_("identifier:tax_code"), N_("identifier:subscriber"))
-OUTCOMES = (N_("contact_found"), N_("closed_inactive"))
+OUTCOMES = (N_("contact_found"), N_("closed_inactive"), N_("closed"))
 TIMELINE = (N_("calls"), N_("worked"), N_("consent"), N_("case_opened"), N_("case_resolved"), N_("console"))
 CARE = (N_("consult_service"), N_("consult_software"), N_("pickup_urging"), N_("complaint"), N_("open"),
         N_("waiting_on_customer"), N_("resolved"))
