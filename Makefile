@@ -42,7 +42,9 @@ test-unit: install
 faults: install system-deps
 	$(BIN)/python -m pytest -q -s -m 'faults or integration' tests/integration/test_faults.py
 
+# The bench's peer (quix-streams) is an extra of its own: neither the services nor `make test` need it.
 bench: install system-deps
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m tests.bench
 
 # The console's front-end assets: pinned npm packages (package-lock.json), copied into the package
@@ -54,7 +56,7 @@ console-assets:
 # The console's Vietnamese catalogue: new messages of the pages merged in, then compiled.
 console-catalogue: install
 	cd shared/console && ../../$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ --no-location -o locale/messages.pot . && \
-	../../$(BIN)/pybabel update -i locale/messages.pot -d locale -D messages --no-location && \
+	../../$(BIN)/pybabel update -i locale/messages.pot -d locale -D messages --no-wrap --ignore-obsolete --no-fuzzy-matching && \
 	../../$(BIN)/pybabel compile -d locale -D messages && rm locale/messages.pot
 
 clean:

@@ -96,9 +96,9 @@ def seed(database_url: str) -> Services:
     return services
 
 
-def console_app(database_url: str, publish, now=lambda: MORNING, upload_dir=None, new_publisher=None):
+def console_app(database_url: str, publish, now=lambda: MORNING, upload_dir=None, new_publisher=None, settings=None):
     return create_app(session_factory(database_url), publish, now, "test-secret", upload_dir or Path("/nonexistent"),
-                      new_publisher)
+                      new_publisher, settings)
 
 
 def csrf_of(client: TestClient, path: str = "/login") -> str:

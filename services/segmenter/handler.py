@@ -21,6 +21,7 @@ from shared.service import Context, Rejected, Service
 from shared.store import deadlines
 from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, Deadline, OutreachLead
 from shared.privacy import erasure
+from shared.privacy.subjects import Subject, keyed_hash, privacy_key
 
 
 # The enrichment source was down for a lead: after this long, the lead is looked up again.
@@ -152,6 +153,15 @@ def on_consent_changed(event, ctx: Context) -> None:
         hours = parse_agreed_hours(event.agreed_hours)
     except ValueError as exc:
         raise Rejected(str(exc)) from None
+    key = privacy_key(ctx.policies.settings)
+    if event.status == "erased" and key is not None:
+        # As a data-subject erasure: the contact's rows go, a keyed hash (never the value) keeps it
+        # blocked — the batch guard stops every later event that names it.
+        requests.cancel_outstanding(ctx, event.contact, frozenset(Channel), f"erased ({event.source})")
+        subject = Subject(**{"phones" if event.contact_kind == "phone" else "emails": {event.contact}})
+        erasure.forget(ctx, subject, ("contacts", "consents", "consent_evidence"), event.envelope.event_id,
+                       keyed_hash(key, event.contact))
+        return
     state = requests.consent_of(ctx, event.contact).apply(event.status, event.channel, hours)
     requests.record_consent(ctx, event.contact, state)
     if event.status in ("withdrawn", "dnc_listed", "erased"):
@@ -160,8 +170,8 @@ def on_consent_changed(event, ctx: Context) -> None:
         requests.cancel_outstanding(ctx, event.contact, frozenset(scope & DNC_CHANNELS if event.status == "dnc_listed"
                                                                   else scope), f"{event.status} ({event.source})")
     if event.status == "erased":
-        # The person asked to be forgotten: only the suppression entry itself stays, so that they
-        # are never contacted again (and a later list's evidence about them is not kept either).
+        # Without a privacy key (no suppression possible), the "erased" consent row is what keeps
+        # the contact blocked; everything else about it goes.
         ctx.session.execute(delete(Contact).where(Contact.value == event.contact))
         ctx.session.execute(update(ConsentEvidence).where(ConsentEvidence.contact == event.contact)
                             .values(evidence=None))
@@ -189,6 +199,6 @@ SERVICE = Service(name="segmenter", emits=("email-requested", "sms-requested", "
                                               "consent-changed": on_consent_changed,
                                               "lead-worked": on_lead_worked,
                                               "subject-erasure-requested": erasure.handler(
-                                                  "outreach_leads", "contacts", "outreach_requests", "call_tasks",
+                                                  "outreach_leads", "contacts", "outreach_requests", "blocked_requests", "call_tasks",
                                                   "deadlines", "consents", "consent_evidence",
                                                   "lead_states", "lifecycle_refusals")}, prefetch=prefetch)

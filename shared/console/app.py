@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
 
+from shared.config import Settings
 from shared.console import access, formatting
 from shared.store.models import ConsoleUser
 
@@ -54,6 +55,7 @@ class Console:
     new_publisher: Callable[[], object]
     templates: Jinja2Templates
     csrf: URLSafeTimedSerializer
+    settings: Settings  # the data-protection officer's operations need the privacy key and deadlines
     # The funnel's counts by filter, kept a little while: a million leads take seconds to count, and
     # supervisors reload the dashboard far more often than the figures move.
     counts: TTLCache = field(default_factory=lambda: TTLCache(maxsize=256, ttl=COUNTS_SECONDS))
@@ -133,7 +135,8 @@ def _formatted(gettext: Callable[[str], str]) -> Callable[..., str]:
 
 
 def create_app(sessions: sessionmaker[Session], publish: Publish, now: Callable[[], dt.datetime], secret: str,
-               upload_dir: Path, new_publisher: Callable[[], object] | None = None) -> FastAPI:
+               upload_dir: Path, new_publisher: Callable[[], object] | None = None,
+               settings: Settings | None = None) -> FastAPI:
     from shared.console import pages
 
     app = FastAPI(title="careflow console", docs_url=None, redoc_url=None, openapi_url=None)
@@ -142,7 +145,7 @@ def create_app(sessions: sessionmaker[Session], publish: Publish, now: Callable[
     environment.install_null_translations(newstyle=True)  # each page passes its language's gettext
     templates = Jinja2Templates(env=environment)
     console = Console(sessions, publish, now, upload_dir, new_publisher or (lambda: None), templates,
-                      URLSafeTimedSerializer(secret, salt="careflow-console-csrf"))
+                      URLSafeTimedSerializer(secret, salt="careflow-console-csrf"), settings or Settings())
     app.state.console = console
     app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="careflow_console",
                        max_age=SESSION_HOURS * 3600, same_site="strict")

@@ -8,7 +8,7 @@ import re
 import uuid
 
 from fastapi import APIRouter, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from shared.console import access, formatting, queries
@@ -16,7 +16,8 @@ from shared.console.app import Console, Refused
 from shared.domain.emails import split_emails
 from shared.domain.phones import normalize_phone
 from shared.domain.provinces import PROVINCE_CODES, PROVINCE_NAMES
-from shared.operators import reports
+from shared.privacy.subjects import PrivacyKeyMissing
+from shared.operators import privacy, reports
 from shared.operators.reports import FunnelFilter
 from shared.store.models import CareCase, ConsoleUser, Escalation, Lead
 
@@ -371,8 +372,76 @@ def users_page(request: Request):
     return console.render(request, "users.html", users=users)
 
 
+IDENTIFIERS = ("phone", "email", "tax_code", "subscriber")
+
+
 @router.get("/privacy")
 def privacy_page(request: Request):
+    return _privacy(request)
+
+
+def _privacy(request: Request, status: int = 200, **context):
+    """The open data-subject requests, overdue first, and the forms to erase or export a person."""
     console = _console(request)
     console.user(request, "privacy")
-    return console.render(request, "privacy.html")
+    with console.sessions() as session:
+        open_requests = privacy.open_requests(session, console.now())
+    return console.render(request, "privacy.html", status=status, requests=open_requests, identifiers=IDENTIFIERS,
+                          **context)
+
+
+async def _identifier(request: Request) -> tuple[str, str]:
+    console = _console(request)
+    form = await console.check_csrf(request)
+    console.user(request, "privacy")
+    kind, value = str(form.get("kind", "")), str(form.get("value", "")).strip()
+    if kind not in IDENTIFIERS or not value:
+        raise ValueError("identifier")
+    return kind, value
+
+
+class _Waited:
+    """The CLI's operations publish and flush; the console's `publish` already waits for the broker."""
+
+    def __init__(self, publish):
+        self._publish, self.events = publish, []
+
+    def publish(self, event_type: str, **fields):
+        self.events.append(self._publish(event_type, **fields))
+        return self.events[-1]
+
+    def flush(self, timeout: float = 60) -> None:
+        pass
+
+
+@router.post("/privacy/erase")
+async def erase(request: Request):
+    """Erases a person through the same operation as `careflow privacy erase`; audited with the
+    request and the event, never the identifier itself."""
+    console = _console(request)
+    publisher = _Waited(console.publish)
+    try:
+        kind, value = await _identifier(request)
+        with console.sessions() as session:
+            report = privacy.erase(session, publisher, console.settings, kind, value, console.now())
+    except (ValueError, PrivacyKeyMissing) as exc:
+        console.audit(request, "privacy:erase", None, None, "failed", type(exc).__name__)
+        return _privacy(request, status=400, error=str(exc))
+    console.audit(request, "privacy:erase", report.request_id, publisher.events[-1].envelope.event_id, "done", kind)
+    return _privacy(request, erased=report)
+
+
+@router.post("/privacy/access")
+async def access_export(request: Request):
+    """The access export of `careflow privacy access`, downloaded as JSON; audited like an erasure."""
+    console = _console(request)
+    try:
+        kind, value = await _identifier(request)
+        with console.sessions() as session:
+            export = privacy.access(session, console.settings, kind, value, console.now())
+    except (ValueError, PrivacyKeyMissing) as exc:
+        console.audit(request, "privacy:access", None, None, "failed", type(exc).__name__)
+        return _privacy(request, status=400, error=str(exc))
+    console.audit(request, "privacy:access", export["request_id"], None, "done", kind)
+    return Response(privacy.to_json(export), media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="access-{export["request_id"]}.json"'})

@@ -38,7 +38,8 @@ def build_app(upload_dir: Path = Path("var/uploads")):
         print("CAREFLOW_CONSOLE_SECRET is not set: sessions end when the console restarts", file=sys.stderr)
         secret = secrets.token_urlsafe(32)
     return create_app(session_factory(config.database_url), publish, clock_for(config.clock_file), secret, upload_dir,
-                      lambda: Publisher(config.kafka_bootstrap_servers, "careflow-console-import", config.topic_prefix))
+                      lambda: Publisher(config.kafka_bootstrap_servers, "careflow-console-import", config.topic_prefix),
+                      config)
 
 
 def run(host: str, port: int) -> int:

@@ -12,7 +12,11 @@ STAGES = (N_("imported"), N_("normalized"), N_("in_outreach"), N_("escalated"), 
           N_("requested:sms"), N_("requested:call"), N_("called"))
 REASONS = (N_("inactive"), N_("not_found"), N_("insufficient_contacts"), N_("unreachable"), N_("no_email_reply"),
            N_("returned_to_tct"), N_("refused"))
-OUTCOMES = (N_("contact_found"), N_("closed_inactive"))
+BLOCKED = (N_("blocked:erased"), N_("blocked:withdrawn"), N_("blocked:dnc_listed"), N_("blocked:no_consent"),
+           N_("blocked:no_capacity"), N_("blocked:hours"), N_("channel:email"), N_("channel:sms"), N_("channel:call"))
+PRIVACY = (N_("request:access"), N_("request:withdrawal"), N_("request:erasure"), N_("identifier:phone"),
+           N_("identifier:email"), N_("identifier:tax_code"), N_("identifier:subscriber"))
+OUTCOMES = (N_("contact_found"), N_("closed_inactive"), N_("closed"))
 TIMELINE = (N_("calls"), N_("worked"), N_("consent"), N_("case_opened"), N_("case_resolved"), N_("console"))
 CARE = (N_("consult_service"), N_("consult_software"), N_("pickup_urging"), N_("complaint"), N_("open"),
         N_("waiting_on_customer"), N_("resolved"))

@@ -12,7 +12,8 @@ import json
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, Optional
+import typing
+from typing import Any, Callable, Literal, Optional, Union
 
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
@@ -58,6 +59,7 @@ class Contract:
             raise ContractError(f"{event_type}: no key field (one of {', '.join(KEY_FIELDS)})")
         self.key_field = key_field
         self.model = _model_for_record(schema)
+        self.construct = constructor(self.model)
 
     def key_of(self, event: BaseModel) -> str:
         return getattr(event, self.key_field)
@@ -146,6 +148,47 @@ def _model_for_record(schema: dict, named: dict[str, Any] | None = None) -> type
 
 
 Envelope = _model_for_record(load_schema_file(SCHEMA_DIR / f"{ENVELOPE_NAME}.avsc"))
+
+
+def constructor(model: type[BaseModel]) -> Callable[[dict], BaseModel]:
+    """Builds `model` from a record fastavro decoded with the model's own schema, without
+    validating it again (nested records as their models): fastavro has read each value as its
+    schema's type. The record is used in place. Not model_construct: its per-field loop in Python
+    costs twice what pydantic-core's validation does (15 vs 7 µs for lead-normalized)."""
+    nested = [(name, build) for name, info in model.model_fields.items() if (build := _builder(info.annotation))]
+    names = frozenset(model.model_fields)
+    new, set_ = object.__new__, object.__setattr__
+
+    def construct(record: dict) -> BaseModel:
+        for name, build in nested:
+            record[name] = build(record[name])
+        # What model_construct does for a record holding every field, without its per-field loop.
+        event = new(model)
+        set_(event, "__dict__", record)
+        set_(event, "__pydantic_fields_set__", set(names))
+        set_(event, "__pydantic_extra__", None)
+        set_(event, "__pydantic_private__", None)
+        return event
+
+    return construct
+
+
+def _builder(annotation: Any) -> Callable[[Any], Any] | None:
+    """How to build a decoded value of this type: None when it is used as it is."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Union:
+        (inner,) = [a for a in args if a is not type(None)]
+        build = _builder(inner)
+        return build and (lambda value: None if value is None else build(value))
+    if origin is list:
+        build = _builder(args[0])
+        return build and (lambda values: [build(v) for v in values])
+    if origin is dict:
+        build = _builder(args[1])
+        return build and (lambda values: {k: build(v) for k, v in values.items()})
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return constructor(annotation)
+    return None
 
 
 def snapshot_history() -> list[Path]:

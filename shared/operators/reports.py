@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.domain.provinces import province_name
-from shared.store.models import (CareCase, Escalation, Lead, LifecycleRefusal, OutreachRequest, ProfileDecision,
-                                 ProfileCallback, Subscriber, UnmatchedCall)
+from shared.store.models import (BlockedRequest, CareCase, Escalation, Lead, LifecycleRefusal, OutreachRequest,
+                                 ProfileDecision, ProfileCallback, Subscriber, UnmatchedCall)
 
 NO_PROVINCE = "??"
 
@@ -85,15 +85,28 @@ def funnel(session: Session, where: FunnelFilter = FunnelFilter()) -> dict:
         for key in (_province(province), "all"):
             by_province[key]["escalated"] += count
     overall = by_province.pop("all", Counter())
+    blocked = session.execute(where.apply(select(BlockedRequest.reason, BlockedRequest.channel, func.count())
+                                          .join(Lead, Lead.lead_id == BlockedRequest.lead_id, isouter=True))
+                              .group_by(BlockedRequest.reason, BlockedRequest.channel)).all()
+    by_reason, by_channel = Counter(), Counter()
+    for reason, channel, count in blocked:
+        by_reason[reason] += count
+        by_channel[channel] += count
     refused = session.execute(select(LifecycleRefusal.happening, LifecycleRefusal.stage, func.count())
                               .group_by(LifecycleRefusal.happening, LifecycleRefusal.stage)).all()
     return {"overall": dict(overall), "escalated_by_owner": dict(sorted(owners.items())),
             "by_province": {p: dict(c) for p, c in sorted(by_province.items())},
+            # Requests the contact rules refused, or put off to the permitted hours ("hours").
+            "blocked_by_reason": _largest_first(by_reason), "blocked_by_channel": _largest_first(by_channel),
             # Moves the lifecycle refused (escalating a supported lead, ...): not applied, listed for operators.
             "refused_moves": {f"{happening} in {stage}": count for happening, stage, count in sorted(refused)},
             # Inbound hotline calls tied to no lead, or to several: for operators to resolve.
             "unmatched_calls": dict(session.execute(select(UnmatchedCall.reason, func.count())
                                                     .group_by(UnmatchedCall.reason)).all())}
+
+
+def _largest_first(counts: Counter) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def profiles(session: Session) -> dict:

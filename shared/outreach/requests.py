@@ -14,7 +14,7 @@ from shared.domain import contact_rules as rules
 from shared.domain.calls import DialNumber
 from shared.domain.messages import outreach_email, outreach_sms
 from shared.service import Context
-from shared.store.models import CallTask, Consent, Contact, OutreachRequest
+from shared.store.models import BlockedRequest, CallTask, Consent, Contact, OutreachRequest
 
 DAY = dt.timedelta(hours=24)
 REPLY_WAIT = "reply_wait"
@@ -84,11 +84,24 @@ def _sends_in_memory(ctx: Context, contact: str, at: dt.datetime) -> list[Outrea
 
 
 def _permitted(ctx: Context, channel: rules.Channel, contact: str, marketing: bool,
-               at: dt.datetime) -> rules.Send | rules.Blocked:
+               at: dt.datetime, lead_id: str | None = None) -> rules.Send | rules.Blocked:
+    """The contact rules' decision; for a lead's request, a refusal or a wait for the permitted
+    hours is kept (`blocked_requests`, added like the batch's other rows) for the funnel."""
     consent = consent_of(ctx, contact)
     # The daily cap matters only to marketing the consent allows: skip the query otherwise.
     sends = _recent_sends(ctx, channel, contact, at) if marketing and consent.allows_marketing(channel) else []
-    return rules.decide(channel, marketing, consent, sends, at, ctx.policies.contact)
+    policy = ctx.policies.contact
+    decision = rules.decide(channel, marketing, consent, sends, at, policy)
+    if isinstance(decision, rules.Blocked):
+        reason = decision.reason
+    elif marketing and decision.not_before is not None and not rules.in_hours(
+            at, consent.hours_agreed(channel) or policy.hours(channel), policy.timezone):
+        reason = "hours"
+    else:
+        reason = None
+    if lead_id is not None and reason is not None:
+        ctx.session.add(BlockedRequest(lead_id=lead_id, channel=channel.value, reason=reason, decided_at=ctx.now()))
+    return decision
 
 
 def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: str, marketing: bool,
@@ -102,7 +115,7 @@ def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: 
 
 
 def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:
-    decision = _permitted(ctx, rules.Channel.EMAIL, to, True, ctx.now())
+    decision = _permitted(ctx, rules.Channel.EMAIL, to, True, ctx.now(), lead_id)
     if isinstance(decision, rules.Send):
         subject, body = outreach_email(ctx.policies.contact)
         event = ctx.emit("email-requested", lead_id=lead_id, to=to, subject=subject, body=body, marketing=True,
@@ -112,7 +125,7 @@ def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blo
 
 
 def request_sms(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:
-    decision = _permitted(ctx, rules.Channel.SMS, to, True, ctx.now())
+    decision = _permitted(ctx, rules.Channel.SMS, to, True, ctx.now(), lead_id)
     if isinstance(decision, rules.Send):
         event = ctx.emit("sms-requested", lead_id=lead_id, to=to, text=outreach_sms(ctx.policies.contact),
                          marketing=True, not_before=decision.not_before)
@@ -127,7 +140,7 @@ def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
     contact = ctx.session.get(Contact, (lead_id, to))
     marketing = not (contact and contact.given_by_customer)
     wanted = max(not_before or ctx.now(), ctx.now())
-    decision = _permitted(ctx, rules.Channel.CALL, to, marketing, wanted)
+    decision = _permitted(ctx, rules.Channel.CALL, to, marketing, wanted, lead_id)
     if isinstance(decision, rules.Send):
         send_at = decision.not_before or wanted
         event = ctx.emit("call-requested", subject_type="lead", subject_id=lead_id, to=to, purpose="consultation",

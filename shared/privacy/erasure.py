@@ -14,8 +14,8 @@ from shared.privacy import suppression
 from shared.privacy.subjects import Subject, privacy_key
 from shared.runner import replay
 from shared.service import Context
-from shared.store.models import (CallTask, CareCase, CareCustomer, Consent, ConsentEvidence, Contact, Deadline,
-                                 Escalation, Lead, LeadStateRow, LifecycleRefusal, OutreachLead, OutreachRequest,
+from shared.store.models import (BlockedRequest, CallTask, CareCase, CareCustomer, Consent, ConsentEvidence, Contact,
+                                 Deadline, Escalation, Lead, LeadStateRow, LifecycleRefusal, OutreachLead, OutreachRequest,
                                  ProcessedEvent, ProfileCallback, ProfileDecision, Subscriber, UnmatchedCall)
 
 log = logging.getLogger("careflow.privacy")
@@ -36,6 +36,7 @@ TABLES: dict[str, Callable[[Session, Subject], list[Delete]]] = {
     "contacts": lambda _, s: [delete(Contact).where(or_(Contact.lead_id.in_(s.lead_ids), Contact.value.in_(s.contacts)))],
     "outreach_requests": lambda _, s: [delete(OutreachRequest).where(
         or_(OutreachRequest.lead_id.in_(s.lead_ids), OutreachRequest.contact.in_(s.contacts)))],
+    "blocked_requests": lambda _, s: [delete(BlockedRequest).where(BlockedRequest.lead_id.in_(s.lead_ids))],
     "call_tasks": lambda _, s: [delete(CallTask).where(or_(CallTask.lead_id.in_(s.lead_ids), CallTask.number.in_(s.phones)))],
     "deadlines": lambda _, s: [delete(Deadline).where(Deadline.subject_id.in_(s.lead_ids | s.msisdns))],
     "consents": lambda _, s: [delete(Consent).where(Consent.contact.in_(s.contacts))],
@@ -81,6 +82,15 @@ def blank_outputs(session: Session, group: str, subject: Subject) -> int:
     return len(naming)
 
 
+def forget(ctx: Context, subject: Subject, tables: tuple[str, ...], request_id: str, subject_id: str) -> None:
+    """Erases the subject from the service's `tables` and stored outputs, and suppresses them."""
+    removed = erase(ctx.session, subject, tables)
+    blanked = blank_outputs(ctx.session, ctx.topic_prefix + ctx.service, subject)
+    suppression.suppress(ctx.session, privacy_key(ctx.policies.settings), subject, request_id, ctx.now())
+    log.info("data subject erased", extra={"request_id": request_id, "subject": subject_id,
+                                           "removed": removed, "outputs_blanked": blanked})
+
+
 def handler(*tables: str) -> Callable:
     """A service's `subject-erasure-requested` handler over the tables it keeps."""
     unknown = set(tables) - set(TABLES)
@@ -88,12 +98,7 @@ def handler(*tables: str) -> Callable:
         raise ValueError(f"no erasure defined for table(s) {', '.join(sorted(unknown))}")
 
     def on_erasure_requested(event, ctx: Context) -> None:
-        subject = Subject.from_event(event)
-        removed = erase(ctx.session, subject, tables)
-        blanked = blank_outputs(ctx.session, ctx.topic_prefix + ctx.service, subject)
-        suppression.suppress(ctx.session, privacy_key(ctx.policies.settings), subject, event.request_id, ctx.now())
-        log.info("data subject erased", extra={"request_id": event.request_id, "subject": event.subject_id,
-                                               "removed": removed, "outputs_blanked": blanked})
+        forget(ctx, Subject.from_event(event), tables, event.request_id, event.subject_id)
 
     on_erasure_requested.tables = tables
     return on_erasure_requested

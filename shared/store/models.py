@@ -120,6 +120,18 @@ class OutreachRequest(Base):
     send_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+class BlockedRequest(Base):
+    """A request the contact rules did not let through (erased, withdrawn, dnc_listed, no_consent,
+    no_capacity), or put off to the permitted hours ("hours"): the funnel counts them by reason."""
+
+    __tablename__ = "blocked_requests"
+    blocked_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(String(300), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(20))
+    decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
 class CallTask(Base):
     """The state of the calls to one lead: which number, which attempt."""
 

@@ -7,6 +7,10 @@
 3. eligibility — answered calls at a fixed rate to `profile-prompted`: p50/p99/max latency, then
                  the highest rate whose p99 stays under 50 ms.
 4. console     — the operator console's funnel and worklist pages with 1,000,000 leads in PostgreSQL.
+5. peers       — the normalizer against the same normalization as a quix-streams exactly-once
+                 application and as a plain confluent-kafka transactional loop, same input, outputs
+                 checked equal (needs the `bench` extra: pip install -e '.[bench]').
+                 Rows: BENCH_PEERS_ROWS (default 200,000), rounds: BENCH_PEERS_ROUNDS (default 2).
 
 One broker for the whole run (`broker_from_environment()`: KAFKA_BOOTSTRAP_SERVERS if set), a fresh
 topic prefix and SQLite store per part. Examples:
@@ -15,6 +19,7 @@ topic prefix and SQLite store per part. Examples:
     python -m tests.bench --only leads --rows 20000 --normalizers 1
     python -m tests.bench --only eligibility --seconds 10 --step-seconds 5
     python -m tests.bench --only console --console-leads 100000
+    BENCH_PEERS_ROWS=20000 python -m tests.bench --only peers
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from pathlib import Path
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("runtime", "leads", "eligibility", "console"),
-                        help="one part (default: all four)")
+    parser.add_argument("--only", choices=("runtime", "leads", "eligibility", "console", "peers"),
+                        help="one part (default: all five)")
     parser.add_argument("--events", type=int, default=50_000, help="runtime: events to relay (default 50,000)")
     parser.add_argument("--repeats", type=int, default=2, help="runtime: alternating runs per side, best counts")
     parser.add_argument("--rows", type=int, default=1_000_000, help="leads: rows in the synthetic list")
@@ -77,6 +82,11 @@ def main() -> None:
 
             bench_eligibility(bootstrap, workdir, args.rate, args.seconds, args.subscribers, args.step_seconds,
                               args.max_rate, args.warmup_seconds, args.batch_size)
+        if args.only in (None, "peers"):
+            from tests.bench.peers import bench_peers
+
+            bench_peers(bootstrap, workdir, int(os.environ.get("BENCH_PEERS_ROWS", 200_000)),
+                        int(os.environ.get("BENCH_PEERS_ROUNDS", 2)))
     if args.only in (None, "console"):
         from tests.bench.console import bench_console
 

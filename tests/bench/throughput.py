@@ -49,17 +49,18 @@ class _FirstMessageClock:
         return getattr(self._consumer, name)
 
 
-def plain_loop(settings: Settings, count: int) -> float:
+def plain_loop(settings: Settings, count: int, transform=None, group: str = "plain") -> float:
     """The baseline, in the spirit of confluent-kafka-python's eos-transactions example: consume a
-    batch, produce each value unchanged, send the offsets to the transaction, commit. No decoding."""
+    batch, produce each value unchanged, send the offsets to the transaction, commit. No decoding.
+    `transform(message)`, when given, returns the (topic, key, value) outputs of a message instead."""
     prefix = settings.topic_prefix
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": prefix + "plain",
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": prefix + group,
                          "enable.auto.commit": False, "isolation.level": "read_committed",
                          "auto.offset.reset": "earliest", "session.timeout.ms": settings.session_timeout_ms})
     # The runtime's producer settings, so that only the Python around the client differs.
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap_servers, "linger.ms": 5,
                          "compression.type": "lz4", "transaction.timeout.ms": 30000,
-                         "transactional.id": prefix + "plain"})
+                         "transactional.id": prefix + group})
     producer.init_transactions(60)
     consumer.subscribe([prefix + SOURCE])
     sink = prefix + SINK
@@ -76,12 +77,14 @@ def plain_loop(settings: Settings, count: int) -> float:
         producer.begin_transaction()
         positions: dict[tuple[str, int], int] = {}
         for message in messages:
-            while True:
-                try:
-                    producer.produce(sink, value=message.value(), key=message.key())
-                    break
-                except BufferError:
-                    producer.poll(0.05)
+            outputs = [(sink, message.key(), message.value())] if transform is None else transform(message)
+            for topic, key, value in outputs:
+                while True:
+                    try:
+                        producer.produce(topic, value=value, key=key)
+                        break
+                    except BufferError:
+                        producer.poll(0.05)
             positions[(message.topic(), message.partition())] = message.offset() + 1
         producer.send_offsets_to_transaction([TopicPartition(t, p, o) for (t, p), o in positions.items()],
                                              consumer.consumer_group_metadata())
@@ -92,9 +95,10 @@ def plain_loop(settings: Settings, count: int) -> float:
     return count / elapsed
 
 
-def careflow_runtime(settings: Settings, count: int) -> float:
-    """careflow's ServiceRunner with the no-op service: decode, validate, handler, emit (encode), produce."""
-    runner = ServiceRunner(NOOP, settings)
+def careflow_runtime(settings: Settings, count: int, service=NOOP) -> float:
+    """careflow's ServiceRunner (by default with the no-op service: decode, validate, handler, emit
+    (encode), produce)."""
+    runner = ServiceRunner(service, settings)
     clock = _FirstMessageClock(runner.consumer)
     runner.consumer = clock
     runner.start()

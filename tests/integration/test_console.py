@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.store import session_factory
-from shared.store.models import CareCase, ConsoleAudit, Escalation, Lead
+from shared.store.models import BlockedRequest, CareCase, ConsoleAudit, Escalation, Lead
 from tests.console_support import CUSTOMER, HANOI_LEAD, HCM_LEAD, PASSWORD, console_app, csrf_of, seeded, signed_in
 
 
@@ -124,6 +124,30 @@ def test_a_post_office_works_a_lead_to_supported_through_the_services(store):
     assert [cell.split("<")[0] for cell in by_list.split('class="num">')[1:]] == ["2", "2", "2", "0", "0"]
 
 
+def test_the_funnel_counts_requests_the_contact_rules_blocked_by_reason_and_channel(app, store):
+    from tests.handlers import MORNING
+
+    with session_factory(store[0])() as session:
+        session.add_all(BlockedRequest(lead_id=lead, channel=channel, reason=reason, decided_at=MORNING)
+                        for lead, channel, reason in ((HANOI_LEAD, "sms", "dnc_listed"), (HANOI_LEAD, "call", "dnc_listed"),
+                                                      (HANOI_LEAD, "email", "no_consent"), (HCM_LEAD, "sms", "hours")))
+        session.commit()
+
+    def table(page: str, name: str) -> list[list[str]]:
+        rows = page.split(f'id="{name}"')[1].split("</table>")[0].split("<tbody>")[1].split("<tr>")[1:]
+        return [[cell.split("</td>")[0] for cell in row.split(">", 1)[1].split("<td")] for row in rows]
+
+    funnel = signed_in(app, "admin").get("/funnel").text
+    assert [[c.split(">")[-1] for c in row] for row in table(funnel, "blocked-by-reason")] == [
+        ["Danh sách Không làm phiền", "2"], ["Ngoài khung giờ (dời lại)", "1"], ["Chưa có đồng ý", "1"]]
+    assert [[c.split(">")[-1] for c in row] for row in table(funnel, "blocked-by-channel")] == [
+        ["SMS", "2"], ["Cuộc gọi", "1"], ["E-mail", "1"]]
+    # A post office sees its own province's only.
+    bdt79 = signed_in(app, "bdt79").get("/funnel").text
+    assert [[c.split(">")[-1] for c in row] for row in table(bdt79, "blocked-by-reason")] == [
+        ["Ngoài khung giờ (dời lại)", "1"]]
+
+
 def test_a_contact_found_must_be_a_real_contact(store):
     url, services = store
     bdt01 = signed_in(console_app(url, services.publish), "bdt01")
@@ -217,3 +241,61 @@ def test_actions_and_browser_imports_reach_the_broker(store, tmp_path, kafka_boo
     imported = TopicReader(kafka_bootstrap, f"{topic_prefix}lead-imported")
     assert len(imported.read_until(1, timeout=30)) == 1
     worked.close(), imported.close()
+
+
+def test_the_dpo_lists_open_requests_overdue_first_erases_a_person_and_downloads_an_access_export(store):
+    import datetime as dt
+    import json
+
+    from shared.config import Settings
+    from shared.contract import build_event, envelope
+    from shared.privacy import requests
+    from tests.handlers import MORNING
+
+    url, _ = store
+    settings = Settings(privacy_key="console-test-key")
+    with session_factory(url)() as session:
+        late = requests.record(session, settings, "erasure", "a" * 64, "phone", MORNING - dt.timedelta(days=30))
+        on_time = requests.record(session, settings, "access", "b" * 64, "email", MORNING - dt.timedelta(days=1))
+        session.commit()
+        late_id, on_time_id = late.request_id, on_time.request_id
+    published = []
+
+    def publish(event_type, **fields):
+        published.append(build_event(event_type, envelope(event_type, "careflow-console", occurred_at=MORNING),
+                                     **fields))
+        return published[-1]
+
+    app = console_app(url, publish, settings=settings)
+    dpo = signed_in(app, "dpo")
+    page = dpo.get("/privacy").text
+    listed = page.split('id="requests"')[1].split("</table>")[0]
+    assert listed.index(late_id) < listed.index(on_time_id) and "quá hạn" in listed.split(on_time_id)[0]
+
+    token = csrf_of(dpo, "/privacy")
+    form = {"kind": "tax_code", "value": "0100233488"}
+    assert dpo.post("/privacy/erase", data=form).status_code == 403  # no CSRF token
+    for other in ("admin", "tct", "bdt01"):
+        client = signed_in(app, other)
+        assert client.post("/privacy/erase", data={**form, "csrf": csrf_of(client, "/login")}).status_code == 403
+    assert published == [] and ("admin", "open:privacy", "/privacy/erase", "refused") in audit(url)
+    bad = dpo.post("/privacy/erase", data={"kind": "phone", "value": "12", "csrf": token})
+    assert bad.status_code == 400 and published == []
+
+    erased = dpo.post("/privacy/erase", data={**form, "csrf": token})
+    assert erased.status_code == 200
+    (request,) = published
+    assert request.envelope.event_type == "subject-erasure-requested" and HANOI_LEAD in request.lead_ids
+    assert request.request_id in erased.text.split('id="erased"')[1]  # and now among the open requests
+    assert request.request_id in erased.text.split('id="requests"')[1]
+
+    export = dpo.post("/privacy/access", data={"kind": "tax_code", "value": "0100233488", "csrf": token})
+    assert export.headers["content-disposition"].startswith("attachment")
+    held = json.loads(export.text)
+    assert [lead["lead_id"] for lead in held["held"]["leads"]] == [HANOI_LEAD]
+    lines = [line for line in audit(url) if line[1].startswith("privacy:")]
+    assert lines == [("dpo", "privacy:erase", None, "failed"), ("dpo", "privacy:erase", request.request_id, "done"),
+                     ("dpo", "privacy:access", held["request_id"], "done")]
+    with session_factory(url)() as session:
+        details = [a.detail or "" for a in session.query(ConsoleAudit)]
+    assert not any("0100233488" in d for d in details)  # the identifier is never written in the audit log

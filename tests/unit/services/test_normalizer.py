@@ -105,3 +105,15 @@ def test_a_malformed_message_goes_to_the_dead_letter_topic_with_the_reason():
     assert dead.topic == "lead-imported.dlq" and dead.value == not_avro
     assert b"not Avro single-object encoding" in headers["error"]
     assert headers["error_type"] == b"DecodeError" and headers["service"] == b"normalizer"
+
+
+def test_a_current_schema_message_with_an_invalid_value_goes_to_the_dead_letter_topic():
+    from shared.contract import build_event, codec, envelope
+
+    valid = codec.encode("lead-imported", build_event("lead-imported", envelope("lead-imported", "test"),
+                                                      **imported(company_name="Công ty é")))
+    corrupt = valid.replace("é".encode(), b"\xff\xfe")  # not UTF-8, in a string of the current schema
+    emitted = normalizer().raw("lead-imported", corrupt)
+    assert emitted.events == []
+    (dead,) = emitted.dead_letters
+    assert dead.value == corrupt and b"corrupt Avro body" in dict(dead.headers)["error"]

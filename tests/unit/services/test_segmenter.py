@@ -224,3 +224,51 @@ def test_a_redelivered_batch_republishes_what_it_handled_and_handles_only_what_i
     assert {e.lead_id for e in again.of("sms-requested")} == {"mst:0100233481", "mst:0100233482"}
     with segmenter.session() as session:
         assert session.scalar(select(func.count()).select_from(OutreachRequest)) == 4  # an SMS and a call each
+
+
+def test_requests_the_contact_rules_block_are_kept_by_lead_channel_and_reason_for_the_funnel():
+    from shared.store.models import BlockedRequest
+
+    segmenter = InProcess(load("segmenter"))
+    other_mobile = "+84987654321"
+    granted(segmenter, MOBILE, EMAIL)
+    changed(segmenter, MOBILE, "dnc_listed")
+    # One batch of two leads: the rows are written with the batch's others.
+    segmenter.send(segmenter.event("lead-normalized", **normalized(phones=[(MOBILE, "mobile")], emails=[EMAIL])),
+                   segmenter.event("lead-normalized", **normalized(lead_id="mst:0314409058",
+                                                                    phones=[(other_mobile, "mobile")])))
+    granted(segmenter, other_mobile)
+    segmenter.advance(dt.timedelta(hours=14))  # midnight in Vietnam: no marketing SMS or call until morning
+    night = segmenter.now
+    emitted = segmenter.handle("lead-normalized", **normalized(lead_id="mst:0101234567",
+                                                               phones=[(other_mobile, "mobile")]))
+    assert emitted.types() == ["sms-requested", "call-requested"]
+    with segmenter.session() as session:
+        rows = sorted((r.lead_id, r.channel, r.reason, r.decided_at) for r in session.scalars(select(BlockedRequest)))
+    assert rows == [("mst:0100233488", "call", "dnc_listed", MORNING), ("mst:0100233488", "sms", "dnc_listed", MORNING),
+                    ("mst:0101234567", "call", "hours", night), ("mst:0101234567", "sms", "hours", night),
+                    ("mst:0314409058", "call", "no_consent", MORNING), ("mst:0314409058", "sms", "no_consent", MORNING)]
+
+
+def test_a_consent_list_erasure_keeps_the_contact_blocked_by_its_keyed_hash_not_its_clear_value():
+    from shared.privacy.subjects import keyed_hash
+    from shared.store.models import Suppression
+
+    segmenter = InProcess(load("segmenter"), privacy_key="test-privacy-key")
+    granted(segmenter, MOBILE, EMAIL)
+    segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")], emails=[EMAIL]))
+    emitted = changed(segmenter, MOBILE, "erased")
+    assert {e.channel for e in emitted.of("outreach-cancelled")} == {"sms", "call"}
+    with segmenter.session() as session:
+        held = {model.__tablename__: [str(list(row)) for row in session.execute(select(model.__table__))]
+                for model in (Consent, ConsentEvidence, Contact)}
+        (entry,) = session.scalars(select(Suppression)).all()
+    assert not [row for rows in held.values() for row in rows if MOBILE in row], held
+    assert any(EMAIL in row for row in held["consents"])  # the other contact stays
+    assert (entry.hash, entry.kind) == (keyed_hash("test-privacy-key", MOBILE), "phone")
+    # Still blocked: a later consent list granting it and a new lead with it reach no one.
+    assert changed(segmenter, MOBILE, "granted").types() == []
+    later = segmenter.handle("lead-normalized", **normalized(lead_id="mst:0314409058", phones=[(MOBILE, "mobile")]))
+    assert later.types() == []
+    with segmenter.session() as session:
+        assert session.scalar(select(func.count()).select_from(Consent).where(Consent.contact == MOBILE)) == 0
