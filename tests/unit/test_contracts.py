@@ -198,6 +198,17 @@ def test_schema_files_are_valid_json_with_docs():
         assert json.loads(path.read_text(encoding="utf-8")).get("doc"), f"{path.name} has no doc"
 
 
+def _nodes(node):
+    """Every JSON object in a schema, nested ones included."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
 SCHEMA_FILES = sorted(p.name for p in SCHEMA_DIR.glob("*.avsc")) + sorted(
     str(p.relative_to(SCHEMA_DIR)) for p in SCHEMA_DIR.glob("history/*/*.avsc"))
 
@@ -212,16 +223,9 @@ def test_every_schema_file_parses_alone_in_apache_avro(name):
 @pytest.mark.parametrize("name", SCHEMA_FILES)
 def test_no_schema_names_an_unnamed_type(name):
     """`name` belongs to records, enums and fixed types: on a timestamp it means nothing and misleads."""
-    def stray(node):
-        if isinstance(node, dict):
-            if "name" in node and node.get("type") not in ("record", "enum", "fixed") and "logicalType" in node:
-                yield node
-            for value in node.values():
-                yield from stray(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from stray(value)
-    assert list(stray(json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8")))) == []
+    schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    assert [node for node in _nodes(schema) if "name" in node and "logicalType" in node
+            and node.get("type") not in ("record", "enum", "fixed")] == []
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
@@ -230,15 +234,8 @@ def test_every_event_carries_the_one_envelope_written_in_its_file(event_type):
     assert contract(event_type).schema["fields"][0]["type"] == envelope_file
 
 
-def _enums(node):
-    if isinstance(node, dict):
-        if node.get("type") == "enum":
-            yield node
-        for value in node.values():
-            yield from _enums(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _enums(value)
+def _enums(schema):
+    return (node for node in _nodes(schema) if node.get("type") == "enum")
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES)
