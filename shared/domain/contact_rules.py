@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
-from shared.domain.text import fold
+from shared.domain.text import fold, strip_marks
 
 DAY = dt.timedelta(hours=24)
 _VIETNAM = "Asia/Ho_Chi_Minh"
@@ -55,8 +54,7 @@ def parse_agreed_hours(text: str | None) -> Hours | None:
         return None
     if folded in _ANY_TIME_WORDS:
         return ANY_HOURS
-    plain = "".join(c for c in unicodedata.normalize("NFD", (text or "").replace("đ", "d").replace("Đ", "D"))
-                    if not unicodedata.combining(c)).lower().strip()
+    plain = strip_marks(text or "").lower().strip()
     found = _WINDOW.match(re.sub(r"^tu\s+", "", plain))
     if found:
         h1, m1, h2, m2 = found.groups()
