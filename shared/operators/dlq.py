@@ -19,8 +19,9 @@ from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.table import Table
 
+from shared.clock import utc_now
 from shared.contract import DecodeError, decode
-from shared.kafka import client_config, ensure_topics
+from shared.kafka import client_config, ensure_topics, produce
 from shared.kafka.client import Connection
 from shared.observability.logs import redact
 
@@ -145,13 +146,13 @@ def replay(bootstrap: Connection, letters: list[DeadLetter], operator: str, pref
     if not todo:
         return [], skipped
     producer.begin_transaction()
-    now = dt.datetime.now(dt.timezone.utc).isoformat()
+    now = utc_now().isoformat()
     for letter in todo:
         headers = [("replayed_from", letter.coordinates.encode()), ("replayed_by", operator.encode())]
-        producer.produce(letter.source_topic, value=letter.value, key=letter.key or None, headers=headers)
-        producer.produce(prefix + LEDGER, key=letter.coordinates.encode(),
-                         value=json.dumps({"at": now, "by": operator, "to": letter.source_topic,
-                                           "error_type": letter.error_type}).encode())
+        produce(producer, letter.source_topic, letter.value, letter.key or None, headers)
+        produce(producer, prefix + LEDGER, json.dumps({"at": now, "by": operator, "to": letter.source_topic,
+                                                       "error_type": letter.error_type}).encode(),
+                letter.coordinates.encode())
     producer.commit_transaction(60)
     return [letter.coordinates for letter in todo], skipped
 
