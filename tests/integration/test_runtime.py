@@ -186,4 +186,4 @@ def test_an_instance_restarted_under_its_id_fences_every_producer_of_the_one_bef
             assert refused.value.args[0].fatal(), refused.value
     finally:
         for runner in (before, after):
-            runner.consumer.close()
+            runner.close()
