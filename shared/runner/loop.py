@@ -414,8 +414,15 @@ class ServiceRunner:
         """Once the transaction committed: what it consumed and produced, per topic."""
         for topic, n in Counter(map(self.batch.event_type, messages)).items():
             metrics.CONSUMED.labels(self.service.name, topic).inc(n)
-        for topic, n in Counter(output.topic for output in outputs).items():
+        produced = Counter(output.topic for output in outputs)
+        for topic, n in produced.items():
             metrics.PRODUCED.labels(self.service.name, topic).inc(n)
+        if any(topic.endswith(".dlq") for topic in produced):  # counted committed: a batch run again counts once
+            for output in outputs:
+                if output.topic.endswith(".dlq"):
+                    headers = dict(output.headers)
+                    metrics.DEAD_LETTERED.labels(self.service.name, headers["source_topic"].decode(),
+                                                 headers["error_type"].decode()).inc()
 
     @staticmethod
     def _next_offsets(messages: list[Message]) -> list[TopicPartition]:
