@@ -102,7 +102,7 @@ def _shortened(value):
 def replay(bootstrap: Connection, letters: list[DeadLetter], operator: str, prefix: str = "") -> tuple[list[str], list[str]]:
     """Sends each dead letter back to its source topic, once: returns (replayed, skipped as replayed before).
     The records and their ledger entries are committed in one transaction."""
-    ensure_topics(bootstrap, [prefix + LEDGER], 1)
+    ensure_topics(bootstrap, [prefix + LEDGER], 1, dead_letters=False)
     # One transactional id for every operator: of two replays at once, the older is fenced, and the
     # ledger is read after init_transactions, so whatever an earlier replay committed is seen.
     producer = Producer(client_config(bootstrap, **{
