@@ -242,7 +242,9 @@ class ServiceRunner:
             self.calls("consumer close", self.bound, self.consumer.close)
         for producer in self.producers:
             with contextlib.suppress(Exception):
-                self.calls("producer close", self.bound, producer.close)
+                self.calls("producer flush", self.bound, producer.flush, self.bound)
+        # Dropped, they are destroyed: a runner closed in process leaves no client retrying its broker.
+        self.producers = []
 
     def _close(self) -> None:
         self.close()
