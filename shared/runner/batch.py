@@ -157,9 +157,11 @@ class BatchHandler:
     def _suppressed(self, session: Session | None, events: list[BaseModel]) -> set[str]:
         """The ids of the events that name an erased data subject: they are not processed."""
         key = privacy_key(self.settings)
+        if key is None or self.sessions is None:  # nobody can be erased: no identifiers to compute
+            return set()
         named = {e.envelope.event_id: suppression.identifiers_of(suppression.event_fields(e)) for e in events
                  if e.envelope.event_type not in suppression.EXEMPT_EVENTS}
-        if key is None or self.sessions is None or not any(named.values()):
+        if not any(named.values()):
             return set()
         with contextlib.nullcontext(session) if session is not None else self.sessions() as lookup:
             erased = suppression.suppressed(lookup, key, set().union(*named.values()))
