@@ -37,6 +37,8 @@ def _validated(text: str) -> str | None:
     # domain's checks (IDNA, special-use names, label rules: most of email-validator's time) are
     # made once per domain. The answer is email-validator's own, whichever way it is reached.
     local, _, domain = candidate.partition("@")
+    if not local or not domain:
+        return None  # no @, or nothing before or after it ("a @ b.vn" leaves a lone "@"): never valid
     if "@" not in domain and _ASCII_LOCAL.match(local):
         forms = _domain_forms(domain)
         if forms is None:

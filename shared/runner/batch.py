@@ -53,6 +53,7 @@ class BatchHandler:
         self.prefix = settings.topic_prefix
         self.group = self.prefix + service.name
         # Labelled once: a child lookup per event costs more than the observation itself.
+        self._emits = frozenset(service.emits)
         self._handler_seconds = {event_type: metrics.HANDLER_SECONDS.labels(service.name, event_type)
                                  for event_type in service.handlers}
 
@@ -136,7 +137,7 @@ class BatchHandler:
 
     def context(self, cause_id: str, correlation_id: str, session: Session | None) -> Context:
         return Context(self.service.name, cause_id, correlation_id, self.clock, session, self.policies, self.prefix,
-                       frozenset(self.service.emits))
+                       self._emits)
 
     @contextlib.contextmanager
     def _unit_of_work(self) -> Iterator[Session | None]:
