@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from stdnum.exceptions import ValidationError
 from stdnum.vn import mst
 
 # The code: the first run of digits with the separators people type between them.
@@ -32,9 +33,15 @@ def normalize_tax_code(text: str | None) -> tuple[str | None, bool]:
 
 
 def checked(digits: str) -> str | None:
-    """`mst.format(mst.validate(digits))` for a run of digits, None where validate raises: stdnum's
-    rules and check digit without its generic clean-up (a third of a lead's normalization)."""
-    if len(digits) not in (10, 13) or not digits.isascii():  # a Unicode digit is not a tax code's
+    """`mst.format(mst.validate(digits))` for a run of digits, None where validate raises: for ASCII
+    digits, stdnum's rules and check digit without its generic clean-up (a sixth of a lead's
+    normalization)."""
+    if not digits.isascii():  # other digits (full-width…): stdnum's own clean-up reads them
+        try:
+            return mst.format(mst.validate(digits))
+        except ValidationError:
+            return None
+    if len(digits) not in (10, 13):
         return None
     if digits[2:9] == "0000000" or digits[10:] == "000" or digits[9] != mst.calc_check_digit(digits):
         return None

@@ -81,7 +81,9 @@ def test_the_check_answers_as_stdnum_for_every_shape_of_digits():
         nine = "".join(rng.choice("0123456789") for _ in range(9))
         check = mst.calc_check_digit(nine)
         code = nine + (check if len(check) == 1 and rng.random() < 0.8 else str(rng.randrange(10)))
+        other_digits = str.maketrans("0123456789", rng.choice(["٠١٢٣٤٥٦٧٨٩", "０１２３４５６７８９"]))  # \\d, not ASCII
         samples += [code, code + f"{rng.randrange(1000):03d}", code + "000", code[:2] + "0000000" + code[9:],
+                    nine.translate(other_digits) + code[9:],
                     "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 16)))]
     samples += ["٠١٠٠٢٣٣٤٨٨", "0100233488", "0100233488001", "0100233488000", "0000000000", "10" + "0" * 8]
     answers = []
