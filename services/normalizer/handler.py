@@ -11,6 +11,8 @@ from shared.domain.provinces import post_office_code
 from shared.outreach import lifecycle
 from shared.outreach.announcements import announce_escalation
 from shared.service import Context, Service, StoreAccess
+from shared.store import StoreSession
+from shared.store.models import LeadStateRow
 
 
 def on_lead_imported(event, ctx: Context) -> None:
@@ -50,5 +52,12 @@ def _escalate(ctx: Context, lead_id: str, province_code: str | None, reason: str
         announce_escalation(ctx, lead_id, province_code, reason, detail)
 
 
+def prefetch(events: list, session: StoreSession) -> None:
+    """The batch's lead states in one query: an escalation reads its lead's (a query each, before,
+    a sixth of the service's CPU), and a state not found is answered without SQL."""
+    session.prefetch(LeadStateRow, [event.lead_id for event in events])
+
+
 # Reads the lead's state, writes nothing: the normalizer's throughput is the pipeline's.
-SERVICE = Service(name="normalizer", emits=("lead-normalized", "lead-escalated"), handlers={"lead-imported": on_lead_imported}, store=StoreAccess.READ)
+SERVICE = Service(name="normalizer", emits=("lead-normalized", "lead-escalated"), handlers={"lead-imported": on_lead_imported},
+                  store=StoreAccess.READ, prefetch=prefetch)

@@ -27,7 +27,7 @@ def encode(event_type: str, event: BaseModel) -> bytes:
     buffer = io.BytesIO()
     buffer.write(MAGIC)
     buffer.write(spec.fingerprint)
-    schemaless_writer(buffer, spec.parsed, event.model_dump())
+    schemaless_writer(buffer, spec.parsed, spec.record(event))
     return buffer.getvalue()
 
 

@@ -8,7 +8,9 @@ import uuid
 from pydantic import BaseModel
 
 from shared.clock import to_millis, utc_now
-from shared.contract.registry import Envelope, contract
+from shared.contract.registry import Envelope, constructor, contract
+
+_new_envelope = constructor(Envelope)
 
 
 def envelope(event_type: str, producer: str, *, occurred_at: dt.datetime | None = None,
@@ -17,9 +19,9 @@ def envelope(event_type: str, producer: str, *, occurred_at: dt.datetime | None 
     event_id = event_id or str(uuid.uuid4())
     # Not validated: every field is a string or (after to_millis) a datetime, and the Avro encode
     # every envelope goes through rejects anything else (fastavro raises on a non-string string).
-    return Envelope.model_construct(event_id=event_id, event_type=event_type,
-                                    occurred_at=to_millis(occurred_at or utc_now()), producer=producer,
-                                    correlation_id=correlation_id or event_id, causation_id=causation_id)
+    return _new_envelope({"event_id": event_id, "event_type": event_type,
+                          "occurred_at": to_millis(occurred_at or utc_now()), "producer": producer,
+                          "correlation_id": correlation_id or event_id, "causation_id": causation_id})
 
 
 def build_event(event_type: str, envelope_: Envelope, **fields) -> BaseModel:

@@ -9,18 +9,20 @@ import re
 from email_validator import EmailNotValidError, validate_email
 
 _SPLIT = re.compile(r"[;,/\s]+")
+# Each with the characters it cannot match without: most cells have none of them, and are not scanned.
 _UNOBFUSCATE = (
-    (re.compile(r"\s*[\[(]\s*at\s*[\])]\s*", re.I), "@"),
-    (re.compile(r"\s*[\[(]\s*dot\s*[\])]\s*", re.I), "."),
-    (re.compile(r"mailto:([^\s?;,]*)(\?\S*)?", re.I), r" \1 "),   # "mailto:a@b.vn?subject=…"
-    (re.compile(r"[^<>;,\n]*<([^<>@\s]+@[^<>\s]+)>"), r" \1 "),    # "Nguyễn Văn A <a@b.vn>"
+    (re.compile(r"\s*[\[(]\s*at\s*[\])]\s*", re.I), "@", "[("),
+    (re.compile(r"\s*[\[(]\s*dot\s*[\])]\s*", re.I), ".", "[("),
+    (re.compile(r"mailto:([^\s?;,]*)(\?\S*)?", re.I), r" \1 ", ":"),   # "mailto:a@b.vn?subject=…"
+    (re.compile(r"[^<>;,\n]*<([^<>@\s]+@[^<>\s]+)>"), r" \1 ", "<"),    # "Nguyễn Văn A <a@b.vn>"
 )
 _EDGE = "<>\"'()[]{}.:"  # quotes, brackets and sentence punctuation around an address
 
 
 def _clean(text: str) -> str:
-    for pattern, replacement in _UNOBFUSCATE:
-        text = pattern.sub(replacement, text)
+    for pattern, replacement, needs in _UNOBFUSCATE:
+        if any(c in text for c in needs):
+            text = pattern.sub(replacement, text)
     return text
 
 
@@ -37,6 +39,8 @@ def _validated(text: str) -> str | None:
     # domain's checks (IDNA, special-use names, label rules: most of email-validator's time) are
     # made once per domain. The answer is email-validator's own, whichever way it is reached.
     local, _, domain = candidate.partition("@")
+    if not local or not domain:
+        return None  # no @, or nothing before or after it ("a @ b.vn" leaves a lone "@"): never valid
     if "@" not in domain and _ASCII_LOCAL.match(local):
         forms = _domain_forms(domain)
         if forms is None:

@@ -81,10 +81,15 @@ def province_of_part(part: str) -> str | None:
 
 def province_from_address(address: str | None) -> str | None:
     """The post-2025 code of the address's province (its last administrative part), or None."""
-    parts = [p for p in re.split(r",|;|\s[-–]\s|\n", address or "") if fold(p)]
-    while parts and (fold(parts[-1]) in _COUNTRY or fold(parts[-1]).isdigit()):
-        parts.pop()  # "…, Việt Nam", a postal code
-    return province_of_part(parts[-1]) if parts else None
+    # From the end, folding only what is read: the street parts in front are each a fold of their own.
+    for part in reversed(_PARTS.split(address or "")):
+        folded = fold(part)
+        if folded and folded not in _COUNTRY and not folded.isdigit():  # "…, Việt Nam", a postal code
+            return province_of_part(part)
+    return None
+
+
+_PARTS = re.compile(r",|;|\s[-–]\s|\n")
 
 
 def province_from_phone(phone: Phone) -> str | None:

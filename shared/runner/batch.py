@@ -53,6 +53,7 @@ class BatchHandler:
         self.prefix = settings.topic_prefix
         self.group = self.prefix + service.name
         # Labelled once: a child lookup per event costs more than the observation itself.
+        self._emits = frozenset(service.emits)
         self._handler_seconds = {event_type: metrics.HANDLER_SECONDS.labels(service.name, event_type)
                                  for event_type in service.handlers}
 
@@ -136,7 +137,7 @@ class BatchHandler:
 
     def context(self, cause_id: str, correlation_id: str, session: Session | None) -> Context:
         return Context(self.service.name, cause_id, correlation_id, self.clock, session, self.policies, self.prefix,
-                       frozenset(self.service.emits))
+                       self._emits)
 
     @contextlib.contextmanager
     def _unit_of_work(self) -> Iterator[Session | None]:
@@ -157,9 +158,11 @@ class BatchHandler:
     def _suppressed(self, session: Session | None, events: list[BaseModel]) -> set[str]:
         """The ids of the events that name an erased data subject: they are not processed."""
         key = privacy_key(self.settings)
+        if key is None or self.sessions is None:  # nobody can be erased: no identifiers to compute
+            return set()
         named = {e.envelope.event_id: suppression.identifiers_of(suppression.event_fields(e)) for e in events
                  if e.envelope.event_type not in suppression.EXEMPT_EVENTS}
-        if key is None or self.sessions is None or not any(named.values()):
+        if not any(named.values()):
             return set()
         with contextlib.nullcontext(session) if session is not None else self.sessions() as lookup:
             erased = suppression.suppressed(lookup, key, set().union(*named.values()))

@@ -8,6 +8,7 @@ A handler is a plain function `(event, ctx) -> None`: it reads and writes the st
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,10 +20,20 @@ from sqlalchemy.orm import Session
 
 from shared.clock import Clock
 from shared.config import Policies
-from shared.contract import build_event, contract, encode, envelope
+from shared.contract import contract, encode, envelope
 from shared.store.models import Deadline
 
 _EVENT_IDS = uuid.UUID("0d5c5a4e-8a57-4c35-9d0f-6f1f0b7c2a11")
+
+
+def derived_event_id(name: str) -> str:
+    """str(uuid.uuid5(_EVENT_IDS, name)) at a fifth of its cost (no UUID object): RFC 4122's
+    SHA-1 name-based id, its version and variant bits set on the hash's first 16 bytes."""
+    digest = bytearray(hashlib.sha1(_EVENT_IDS.bytes + name.encode()).digest()[:16])
+    digest[6] = digest[6] & 0x0F | 0x50
+    digest[8] = digest[8] & 0x3F | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Rejected(Exception):
@@ -72,10 +83,10 @@ class Context:
         if self._emits is not None and event_type not in self._emits:
             raise UndeclaredEvent(f"{self.service} emitted {event_type}, which its Service does not declare in emits")
         spec = contract(event_type)
-        event_id = str(uuid.uuid5(_EVENT_IDS, f"{self._cause_id}/{len(self.outputs)}"))
-        event = build_event(event_type, envelope(event_type, self.service, occurred_at=self.now(), event_id=event_id,
-                                                 correlation_id=self._correlation_id, causation_id=self._cause_id),
-                            **fields)
+        event_id = derived_event_id(f"{self._cause_id}/{len(self.outputs)}")
+        event = spec.model(envelope=envelope(event_type, self.service, occurred_at=self.now(), event_id=event_id,
+                                             correlation_id=self._correlation_id, causation_id=self._cause_id),
+                           **fields)  # validated: fastavro's writer would take a wrong type (a str for a bool)
         self.outputs.append(Output(self.topic_prefix + spec.topic, spec.key_of(event).encode(),
                                    encode(event_type, event)))
         return event

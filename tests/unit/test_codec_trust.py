@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import io
+import typing
 
 import fastavro
 import pytest
@@ -70,3 +71,23 @@ def test_an_envelope_with_a_value_of_the_wrong_type_is_refused_when_encoded(fiel
                         owner="BD-HN", province_code="01", reason="not_found", detail=None)
     with pytest.raises((TypeError, ValueError)):
         codec.encode("lead-escalated", event)
+
+
+def _with_nones(event: BaseModel) -> BaseModel:
+    """`event` with every optional field None."""
+    fields = type(event).model_fields
+    return type(event)(**{name: None if type(None) in typing.get_args(info.annotation) else getattr(event, name)
+                          for name, info in fields.items()})
+
+
+@pytest.mark.parametrize("event_type", sorted(contracts()))
+def test_an_event_is_written_byte_for_byte_as_its_model_dump_would_be(event_type):
+    spec = contract(event_type)
+    for event in (sample(event_type), _with_nones(sample(event_type))):
+        assert spec.record(event) == event.model_dump()
+        body = io.BytesIO()
+        fastavro.schemaless_writer(body, spec.parsed, event.model_dump())
+        assert codec.encode(event_type, event) == codec.MAGIC + spec.fingerprint + body.getvalue()
+        # A decoded event (built without validation) is written the same way again.
+        assert codec.encode(event_type, codec.decode(event_type, codec.encode(event_type, event))) == \
+            codec.encode(event_type, event)

@@ -1,8 +1,12 @@
 """Enterprise tax codes: check digit, branches, writing."""
 
-import pytest
+import random
 
-from shared.domain.tax_codes import normalize_tax_code
+import pytest
+from stdnum.exceptions import ValidationError
+from stdnum.vn import mst
+
+from shared.domain.tax_codes import checked, normalize_tax_code
 
 
 @pytest.mark.parametrize("written, normalized", [
@@ -66,3 +70,29 @@ def test_a_leading_zero_excel_dropped_is_put_back_when_the_check_digit_holds(wri
 
 def test_nine_digits_that_fail_the_check_even_with_a_zero_stay_invalid():
     assert normalize_tax_code("MST: 100233489") == ("100233489", False)
+
+
+def test_the_check_answers_as_stdnum_for_every_shape_of_digits():
+    """`checked` skips stdnum's generic clean-up: on any run of digits it must answer as
+    `mst.format(mst.validate(...))` does (None where validate raises)."""
+    rng = random.Random(2025)
+    samples = []
+    for _ in range(4000):
+        nine = "".join(rng.choice("0123456789") for _ in range(9))
+        check = mst.calc_check_digit(nine)
+        code = nine + (check if len(check) == 1 and rng.random() < 0.8 else str(rng.randrange(10)))
+        other_digits = str.maketrans("0123456789", rng.choice(["٠١٢٣٤٥٦٧٨٩", "０１２３４５６７８９"]))  # \\d, not ASCII
+        samples += [code, code + f"{rng.randrange(1000):03d}", code + "000", code[:2] + "0000000" + code[9:],
+                    nine.translate(other_digits) + code[9:],
+                    "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 16)))]
+    samples += ["٠١٠٠٢٣٣٤٨٨", "0100233488", "0100233488001", "0100233488000", "0000000000", "10" + "0" * 8]
+    answers = []
+    for digits in samples:
+        try:
+            expected = mst.format(mst.validate(digits))
+        except ValidationError:
+            expected = None
+        assert checked(digits) == expected, digits
+        answers.append(expected)
+    assert sum(a is not None and len(a) == 10 for a in answers) > 2000
+    assert sum(a is not None and len(a) == 14 for a in answers) > 2000
