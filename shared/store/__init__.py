@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -117,21 +117,22 @@ class StoreSession(Session):
             instance = model(**values)
             self.add(instance)
             return instance
-        defaults, made, key_columns = _template(model)
-        row = Row(defaults)
+        defaults, made, key_of = _template(model)
+        row = Row(defaults, **values)
         row.written = False
         for column, make in made:  # a fresh dict or list for each row
-            row[column] = make(None)
-        row.update(values)
+            if column not in values:
+                row[column] = make(None)
         staged = self.info.setdefault(_ROWS, {})
-        if all(column in row for column in key_columns):
-            key = (model, tuple(row[column] for column in key_columns))
+        try:
+            key = (model, key_of(row))
+        except KeyError:  # numbered by the database on insert: found by no get()
+            key = (model, (_NUMBERED, id(row)))
+        else:
             if key in staged:
                 raise ValueError(f"{model.__name__} {key[1]} staged twice")  # as the insert would fail
             if _ABSENT in self.info:
                 self.info[_ABSENT].discard(key)
-        else:
-            key = (model, (_NUMBERED, id(row)))  # numbered by the database on insert: found by no get()
         staged[key] = row
         return row
 
@@ -202,9 +203,9 @@ def _no_longer_absent(session: Session, instance: Any) -> None:
 
 
 @functools.cache
-def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], tuple[str, ...]]:
+def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], Callable[[Row], tuple]]:
     """A new row of `model`: its columns at their constant defaults (an autoincrement key left to
-    the database), the columns whose default is made per row (dict, list), and its key columns."""
+    the database), the columns whose default is made per row (dict, list), and its key's getter."""
     defaults: dict[str, Any] = {}
     made: list[tuple[str, Any]] = []
     for column in model.__table__.columns:
@@ -214,7 +215,8 @@ def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], tuple
             defaults[column.key] = column.default.arg
         elif not (column.primary_key and column.autoincrement is True):
             defaults[column.key] = None
-    return defaults, made, tuple(column.key for column in model.__table__.primary_key.columns)
+    keys = [column.key for column in model.__table__.primary_key.columns]
+    return defaults, made, lambda row: tuple(row[key] for key in keys)
 
 
 def session_factory(url: str, for_writes: bool = False) -> sessionmaker[StoreSession]:
