@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -164,8 +165,10 @@ class StoreSession(Session):
             row.written = True
             by_shape.setdefault((model, frozenset(row)), []).append(row)
         connection = self.connection()
-        for (model, _), rows in sorted(by_shape.items(), key=lambda item: _TABLE_ORDER[item[0][0].__table__]):
-            connection.execute(insert(model.__table__), rows)
+        for (model, columns), rows in sorted(by_shape.items(), key=lambda item: _TABLE_ORDER[item[0][0].__table__]):
+            # Straight to the driver: SQLAlchemy's per-row parameter handling cost more than the insert.
+            sql, parameters = _insert(model.__table__, columns, connection.dialect)
+            connection.exec_driver_sql(sql, [parameters(row) for row in rows])
 
     def flush(self, objects: Any = None) -> None:
         self.write_staged()
@@ -216,7 +219,22 @@ def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], Calla
         elif not (column.primary_key and column.autoincrement is True):
             defaults[column.key] = None
     keys = [column.key for column in model.__table__.primary_key.columns]
-    return defaults, made, lambda row: tuple(row[key] for key in keys)
+    key_of = operator.itemgetter(*keys)
+    return defaults, made, key_of if len(keys) > 1 else lambda row: (key_of(row),)
+
+
+@functools.cache
+def _insert(table: Any, columns: frozenset[str], dialect: Any) -> tuple[str, Callable[[Row], Any]]:
+    """The driver's INSERT for `table`'s `columns`, compiled once, and what turns a row into its
+    parameters (each value through its column type's bind processing: UTC, JSON, dates on SQLite)."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=sorted(columns))
+    names = list(compiled.positiontup) if compiled.positional else sorted(columns)
+    processors = [(name, table.c[name].type._cached_bind_processor(dialect)) for name in names]
+    if compiled.positional:
+        return compiled.string, lambda row: tuple(row[name] if process is None else process(row[name])
+                                                  for name, process in processors)
+    return compiled.string, lambda row: {name: row[name] if process is None else process(row[name])
+                                         for name, process in processors}
 
 
 def session_factory(url: str, for_writes: bool = False) -> sessionmaker[StoreSession]:
