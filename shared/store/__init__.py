@@ -196,6 +196,12 @@ _NUMBERED = object()
 _TABLE_ORDER = {table: position for position, table in enumerate(Base.metadata.sorted_tables)}
 
 
+@event.listens_for(StoreSession, "before_commit")
+def _write_staged(session: StoreSession) -> None:
+    # The commit flushes only a session with pending ORM changes: staged rows alone would be left out.
+    session.write_staged()
+
+
 @event.listens_for(StoreSession, "transient_to_pending")
 def _no_longer_absent(session: Session, instance: Any) -> None:
     if _ABSENT in session.info:
