@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from services import load
-from services.segmenter import handler as segmenter_handler
 from shared.service import Service
 from shared.store.models import (BlockedRequest, CallTask, Contact, LeadStateRow, OutreachLead, OutreachRequest,
                                  ProcessedEvent)
 from tests.handlers import InProcess
-from tests.unit.services.test_segmenter import EMAIL, LANDLINE, MOBILE, changed, granted, normalized
+from tests.unit.services.test_segmenter import EMAIL, LANDLINE, MOBILE, changed, failing_for, granted, normalized
 
 pytestmark = pytest.mark.integration
 
@@ -111,15 +110,7 @@ def test_a_batch_redelivered_after_the_store_committed_republishes_its_outputs_a
 
 
 def test_a_bad_event_in_a_batch_is_dead_lettered_alone_and_the_rest_is_written_as_the_rules_give(database_url, caplog):
-    def failing_for_one(event, ctx):
-        segmenter_handler.on_lead_normalized(event, ctx)
-        if event.lead_id == "mst:0100233482":
-            raise ValueError("this lead breaks after its requests were made")
-
-    service = Service(name="segmenter", handlers={"lead-normalized": failing_for_one,
-                                                  "consent-changed": segmenter_handler.on_consent_changed},
-                      prefetch=segmenter_handler.prefetch, emits=segmenter_handler.SERVICE.emits)
-    segmenter = _segmenter(database_url, service)
+    segmenter = _segmenter(database_url, failing_for("mst:0100233482"))
     with caplog.at_level(logging.INFO, logger="careflow.runner"):
         emitted = segmenter.send(*(segmenter.event("lead-normalized", **lead) for lead in LEADS))
     assert [r for r in caplog.records if "event by event" in r.message]
