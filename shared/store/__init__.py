@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, event, insert, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.util import IdentitySet
 
 from shared.store.models import Base
 
@@ -137,13 +138,18 @@ class StoreSession(Session):
         staged[key] = row
         return row
 
+    @property
+    def new(self) -> IdentitySet:
+        """The objects added and the rows staged, not written yet (what a read-only service must not have)."""
+        return IdentitySet([*super().new, *self.info.get(_ROWS, {}).values()])
+
     def insert_added(self) -> None:
         """Inserts the objects added since the last flush, one statement per table, without the
         unit of work's bookkeeping for each (a batch of leads adds thousands): they leave the
         session, written. The staged rows are written too. Rows changed or deleted are left to the
         next flush as usual."""
         by_model: dict[type, list[dict[str, Any]]] = {}
-        added = list(self.new)
+        added = list(super().new)
         for instance in added:
             state = inspect(instance)
             columns = state.mapper.column_attrs

@@ -276,3 +276,20 @@ def test_a_consent_list_erasure_keeps_the_contact_blocked_by_its_keyed_hash_not_
     assert later.types() == []
     with segmenter.session() as session:
         assert session.scalar(select(func.count()).select_from(Consent).where(Consent.contact == MOBILE)) == 0
+
+
+def test_a_read_only_service_that_stages_a_row_is_refused_and_nothing_is_written():
+    from shared.domain.contact_rules import ConsentState
+    from shared.outreach import requests
+    from shared.service import StoreAccess
+
+    def records_a_consent(event, ctx):
+        requests.record_consent(ctx, MOBILE, ConsentState.unknown())  # a write, staged as a plain row
+
+    reader = InProcess(Service(name="normalizer", handlers={"lead-normalized": records_a_consent},
+                               store=StoreAccess.READ, emits=()))
+    emitted = reader.handle("lead-normalized", **normalized())
+    (dead,) = emitted.dead_letters
+    assert b"reads the store only" in dict(dead.headers)["error"]
+    with reader.session() as session:
+        assert session.scalars(select(Consent)).all() == []
