@@ -18,8 +18,9 @@ from shared.domain.phones import normalize_phone
 from shared.domain.provinces import PROVINCE_NAMES
 from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
-from shared.store import deadlines
-from shared.store.models import CallTask, Consent, ConsentEvidence, Contact, Deadline, OutreachLead
+from shared.store import Row, deadlines
+from shared.store.models import (CallTask, Consent, ConsentEvidence, Contact, Deadline, LeadStateRow,
+                                 OutreachLead)
 from shared.privacy import erasure
 from shared.privacy.subjects import Subject, keyed_hash, privacy_key
 
@@ -108,7 +109,7 @@ def on_lead_worked(event, ctx: Context) -> None:
     if not isinstance(outcome, Moved):
         raise Rejected(getattr(outcome, "reason", f"lead {event.lead_id} is back in outreach already"))
     if ctx.session.get(OutreachLead, event.lead_id) is None:
-        ctx.session.add(OutreachLead(lead_id=event.lead_id))  # escalated before outreach (inactive, unknown)
+        ctx.session.stage(OutreachLead, lead_id=event.lead_id)  # escalated before outreach (inactive, unknown)
     position = max(ctx.session.scalars(select(Contact.position).where(Contact.lead_id == event.lead_id)), default=-1)
     found = [(phone.e164, "phone", phone.type.value)] if phone else []
     found += [(address, "email", None) for address in emails[:1]]
@@ -117,9 +118,8 @@ def on_lead_worked(event, ctx: Context) -> None:
         contact = ctx.session.get(Contact, (event.lead_id, value))
         if contact is None:
             position += 1
-            contact = Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
-                              position=position, given_by_customer=False)
-            ctx.session.add(contact)
+            contact = ctx.session.stage(Contact, lead_id=event.lead_id, value=value, kind=kind,
+                                        phone_type=phone_type, position=position, given_by_customer=False)
         contact.dead = False
         added.append(contact)
     _plan(ctx, event.lead_id, [c.value for c in added if c.kind == "email"],
@@ -132,19 +132,18 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
     lead = ctx.session.get(OutreachLead, event.lead_id)
     known = lead is not None
     if not known:
-        lead = OutreachLead(lead_id=event.lead_id)
-        ctx.session.add(lead)
+        lead = ctx.session.stage(OutreachLead, lead_id=event.lead_id)
     lead.tax_code, lead.province_code, lead.company_name = event.tax_code, event.province_code, event.company_name
     contacts = [(p.e164, "phone", p.type) for p in event.phones if p.type in ("mobile", "landline", "voip")]
     contacts += [(address, "email", None) for address in event.emails]
     added = []
     for position, (value, kind, phone_type) in enumerate(contacts):
         if not known or ctx.session.get(Contact, (event.lead_id, value)) is None:
-            added.append(Contact(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
-                                 position=position, dead=False, given_by_customer=False))
+            added.append(Row(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
+                             position=position, dead=False, given_by_customer=False))
             # An erased person is planned for (the rules block them, saying why) but never stored again.
             if not requests.consent_of(ctx, value).erased:
-                ctx.session.add(added[-1])
+                ctx.session.stage(Contact, **added[-1])
     return None if known else [requests.dial_number(c) for c in added if c.kind == "phone"]
 
 
@@ -175,10 +174,9 @@ def on_consent_changed(event, ctx: Context) -> None:
         ctx.session.execute(delete(Contact).where(Contact.value == event.contact))
         ctx.session.execute(update(ConsentEvidence).where(ConsentEvidence.contact == event.contact)
                             .values(evidence=None))
-    ctx.session.add(ConsentEvidence(event_id=event.envelope.event_id, contact=event.contact, channel=event.channel,
-                                    status=event.status, source=event.source,
-                                    evidence=None if state.erased else event.evidence,
-                                    changed_at=event.changed_at))
+    ctx.session.stage(ConsentEvidence, event_id=event.envelope.event_id, contact=event.contact, channel=event.channel,
+                      status=event.status, source=event.source, evidence=None if state.erased else event.evidence,
+                      changed_at=event.changed_at)
 
 
 def prefetch(events: list, session: Session) -> None:
@@ -186,10 +184,12 @@ def prefetch(events: list, session: Session) -> None:
     leads = [event for event in events if event.envelope.event_type == "lead-normalized"]
     contacts = [event.contact for event in events if event.envelope.event_type == "consent-changed"]
     contacts += [c for lead in leads for c in (*lead.emails, *(p.e164 for p in lead.phones))]
-    session.prefetch(OutreachLead, [lead.lead_id for lead in leads])
-    session.prefetch(CallTask, [lead.lead_id for lead in leads])
+    lead_ids = [lead.lead_id for lead in leads]
+    session.prefetch(OutreachLead, lead_ids)
+    session.prefetch(LeadStateRow, lead_ids)
+    session.prefetch(CallTask, lead_ids)
     session.prefetch(Consent, contacts)
-    session.prefetch(Deadline, [f"reply-wait:{lead.lead_id}" for lead in leads])
+    session.prefetch(Deadline, [requests.reply_wait_id(lead_id) for lead_id in lead_ids])
     requests.prefetch_recent_sends(session, contacts)
 
 

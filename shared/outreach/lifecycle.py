@@ -29,9 +29,8 @@ def move(ctx: Context, lead_id: str, happening: Happening, by: str | None = None
     if isinstance(outcome, Refused):
         refuse(ctx, lead_id, happening, outcome.state.stage, outcome.reason)
     elif isinstance(outcome, Moved):
-        row = ctx.session.get(LeadStateRow, lead_id) or LeadStateRow(lead_id=lead_id)
+        row = ctx.session.get(LeadStateRow, lead_id) or ctx.session.stage(LeadStateRow, lead_id=lead_id)
         row.stage, row.owner, row.updated_at = outcome.state.stage.value, outcome.state.owner, ctx.now()
-        ctx.session.add(row)
         if outcome.state.stage is not Stage.IN_OUTREACH:
             # Out of outreach (supported on the hotline, escalated): the reply wait no longer applies.
             deadlines.cancel(ctx.session, reply_wait_id(lead_id), ctx.now())
@@ -49,9 +48,8 @@ def ask(ctx: Context, lead_id: str, happening: Happening, by: str | None = None)
 
 def refuse(ctx: Context, lead_id: str, happening: Happening, stage: Stage, reason: str) -> None:
     """Records a move not applied: a row operators see (`careflow funnel`), a counter, a log line."""
-    ctx.session.add(LifecycleRefusal(refusal_id=str(uuid.uuid4()), lead_id=lead_id, service=ctx.service,
-                                     happening=happening.value, stage=stage.value, reason=reason,
-                                     refused_at=ctx.now()))
+    ctx.session.stage(LifecycleRefusal, refusal_id=str(uuid.uuid4()), lead_id=lead_id, service=ctx.service,
+                      happening=happening.value, stage=stage.value, reason=reason, refused_at=ctx.now())
     _count(ctx, happening, stage, reason)
 
 

@@ -14,6 +14,7 @@ from shared.domain import contact_rules as rules
 from shared.domain.calls import DialNumber
 from shared.domain.messages import outreach_email, outreach_sms
 from shared.service import Context
+from shared.store import Row
 from shared.store.models import BlockedRequest, CallTask, Consent, Contact, OutreachRequest
 
 DAY = dt.timedelta(hours=24)
@@ -39,11 +40,10 @@ def consent_of(ctx: Context, contact: str) -> rules.ConsentState:
 
 
 def record_consent(ctx: Context, contact: str, state: rules.ConsentState) -> None:
-    row = ctx.session.get(Consent, contact) or Consent(contact=contact)
+    row = ctx.session.get(Consent, contact) or ctx.session.stage(Consent, contact=contact)
     row.granted, row.withdrawn = sorted(c.value for c in state.granted), sorted(c.value for c in state.withdrawn)
     row.dnc_listed, row.erased, row.updated_at = state.dnc_listed, state.erased, ctx.now()
     row.agreed_hours = {c.value: rules.format_hours(h) for c, h in state.agreed_hours} or None
-    ctx.session.add(row)
 
 
 def prefetch_recent_sends(session: Session, contacts: Iterable[str]) -> None:
@@ -61,12 +61,12 @@ def _recent_sends(ctx: Context, channel: rules.Channel, contact: str, at: dt.dat
             OutreachRequest.marketing.is_(True), OutreachRequest.send_at > at - DAY).order_by(OutreachRequest.send_at)))
     # A request whose handler failed was rolled back with its savepoint: it no longer counts.
     return sorted(r.send_at for r in sends if r.channel == channel.value and r.send_at > at - DAY
-                  and (inspect(r).persistent or inspect(r).pending))
+                  and (isinstance(r, Row) or inspect(r).persistent or inspect(r).pending))
 
 
-def _sends_in_memory(ctx: Context, contact: str, at: dt.datetime) -> list[OutreachRequest] | None:
+def _sends_in_memory(ctx: Context, contact: str, at: dt.datetime) -> list[OutreachRequest | Row] | None:
     """The contact's marketing requests since a day before the batch's first cap check, if prefetched."""
-    index: dict[str, list[OutreachRequest] | None] | None = ctx.session.info.get(_SENDS)
+    index: dict[str, list[OutreachRequest | Row] | None] | None = ctx.session.info.get(_SENDS)
     if index is None or contact not in index:
         return None
     since = ctx.session.info.get(_SENDS_SINCE)
@@ -100,15 +100,14 @@ def _permitted(ctx: Context, channel: rules.Channel, contact: str, marketing: bo
     else:
         reason = None
     if lead_id is not None and reason is not None:
-        ctx.session.add(BlockedRequest(lead_id=lead_id, channel=channel.value, reason=reason, decided_at=ctx.now()))
+        ctx.session.stage(BlockedRequest, lead_id=lead_id, channel=channel.value, reason=reason, decided_at=ctx.now())
     return decision
 
 
 def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: str, marketing: bool,
             send_at: dt.datetime) -> None:
-    request = OutreachRequest(request_id=event.envelope.event_id, lead_id=lead_id, channel=channel.value,
-                              contact=contact, marketing=marketing, send_at=send_at)
-    ctx.session.add(request)
+    request = ctx.session.stage(OutreachRequest, request_id=event.envelope.event_id, lead_id=lead_id,
+                                channel=channel.value, contact=contact, marketing=marketing, send_at=send_at)
     sends = ctx.session.info.get(_SENDS, {}).get(contact)
     if marketing and sends is not None:
         sends.append(request)
@@ -146,9 +145,8 @@ def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
         event = ctx.emit("call-requested", subject_type="lead", subject_id=lead_id, to=to, purpose="consultation",
                          attempt=attempt, not_before=send_at if send_at > ctx.now() else None, reason=reason)
         _record(ctx, event, lead_id, rules.Channel.CALL, to, marketing, send_at)
-        task = ctx.session.get(CallTask, lead_id) or CallTask(lead_id=lead_id)
+        task = ctx.session.get(CallTask, lead_id) or ctx.session.stage(CallTask, lead_id=lead_id)
         task.number, task.attempt, task.status, task.updated_at = to, attempt, "requested", ctx.now()
-        ctx.session.add(task)
     return decision
 
 

@@ -40,8 +40,8 @@ def record_processed(session: Session, group: str, event_id: str, outputs: list[
 
 
 def record_all_processed(session: Session, group: str, handled: dict[str, list[Output]], at: dt.datetime) -> None:
-    """Records a batch's handled events in one statement."""
+    """Records a batch's handled events in one statement (Core: no ORM bookkeeping per row)."""
     if handled:
-        session.execute(insert(ProcessedEvent), [
+        session.connection().execute(insert(ProcessedEvent.__table__), [
             {"consumer": group, "event_id": event_id, "processed_at": at, "outputs": pack(outputs)}
             for event_id, outputs in handled.items()])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import operator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,9 @@ from sqlalchemy import create_engine, event, insert, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.util import IdentitySet
+
+from shared.store.models import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -55,15 +60,42 @@ def migrate(url: str) -> None:
     command.upgrade(config, "head")
 
 
+class Row(dict):
+    """A new row staged for a batch's bulk insert (`StoreSession.stage`): its columns read and set as
+    attributes, like the model's object would be, without the ORM's per-object bookkeeping."""
+
+    __slots__ = ("written",)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "written":
+            object.__setattr__(self, name, value)
+            return
+        if self.written:
+            # Inserted already: a change now would be lost; a handler reads the row again instead.
+            raise RuntimeError(f"{name} set on a staged row after it was written")
+        self[name] = value
+
+
 class StoreSession(Session):
-    """A session that can read a whole batch's rows up front.
+    """A session that can read a whole batch's rows up front and write its new rows at once.
 
     `get()` answers from the identity map for a row loaded before, but a row that does not exist
     costs a query every time it is asked for: most of what a new lead's handler looks up (its
     consent, its call task) does not exist yet. `prefetch` loads the rows of a batch in one query
     per table, keeps them alive for the session (the identity map holds clean rows weakly), and
     remembers the keys it did not find, so that `get()` answers those without SQL until an object
-    with that key is added."""
+    with that key is added or staged.
+
+    `stage` keeps a new row as a plain `Row` until the next flush (an explicit one, a query's
+    autoflush, the commit), which inserts the staged rows a statement per table; `get()` finds a
+    staged row by its key meanwhile. Inside a savepoint (a handler that may fail alone) it adds the
+    model's object as usual, so that the savepoint's rollback takes the row with it."""
 
     def prefetch(self, model: type, keys: Iterable[Any]) -> None:
         """Loads the rows of `model` (one primary-key column) whose key is in `keys`."""
@@ -80,12 +112,44 @@ class StoreSession(Session):
         found = {getattr(row, key_column.key) for row in rows}
         self.info.setdefault(_ABSENT, set()).update((model, (key,)) for key in wanted - found)
 
+    def stage(self, model: type, **values: Any) -> Any:
+        """A new row of `model` with `values` (the others at their column defaults): a `Row` written
+        at the next flush, or, inside a savepoint, the model's object added to the session."""
+        if self.in_nested_transaction():
+            instance = model(**values)
+            self.add(instance)
+            return instance
+        defaults, made, key_of = _template(model)
+        row = Row(defaults, **values)
+        row.written = False
+        for column, make in made:  # a fresh dict or list for each row
+            if column not in values:
+                row[column] = make(None)
+        staged = self.info.setdefault(_ROWS, {})
+        try:
+            key = (model, key_of(row))
+        except KeyError:  # numbered by the database on insert: found by no get()
+            key = (model, (_NUMBERED, id(row)))
+        else:
+            if key in staged:
+                raise ValueError(f"{model.__name__} {key[1]} staged twice")  # as the insert would fail
+            if _ABSENT in self.info:
+                self.info[_ABSENT].discard(key)
+        staged[key] = row
+        return row
+
+    @property
+    def new(self) -> IdentitySet:
+        """The objects added and the rows staged, not written yet (what a read-only service must not have)."""
+        return IdentitySet([*super().new, *self.info.get(_ROWS, {}).values()])
+
     def insert_added(self) -> None:
         """Inserts the objects added since the last flush, one statement per table, without the
         unit of work's bookkeeping for each (a batch of leads adds thousands): they leave the
-        session, written. Rows changed or deleted are left to the next flush as usual."""
+        session, written. The staged rows are written too. Rows changed or deleted are left to the
+        next flush as usual."""
         by_model: dict[type, list[dict[str, Any]]] = {}
-        added = list(self.new)
+        added = list(super().new)
         for instance in added:
             state = inspect(instance)
             columns = state.mapper.column_attrs
@@ -95,21 +159,53 @@ class StoreSession(Session):
             self.expunge(instance)
         for model, rows in by_model.items():
             self.execute(insert(model), rows)
+        self.write_staged()
+
+    def write_staged(self) -> None:
+        """Inserts the staged rows: one statement per table (and per set of columns given)."""
+        staged: dict[tuple, Row] | None = self.info.pop(_ROWS, None)
+        if not staged:
+            return
+        by_shape: dict[tuple[type, frozenset[str]], list[Row]] = {}
+        for (model, _), row in staged.items():
+            row.written = True
+            by_shape.setdefault((model, frozenset(row)), []).append(row)
+        connection = self.connection()
+        for (model, columns), rows in sorted(by_shape.items(), key=lambda item: _TABLE_ORDER[item[0][0].__table__]):
+            # Straight to the driver: SQLAlchemy's per-row parameter handling cost more than the insert.
+            sql, parameters = _insert(model.__table__, columns, connection.dialect)
+            connection.exec_driver_sql(sql, [parameters(row) for row in rows])
+
+    def flush(self, objects: Any = None) -> None:
+        self.write_staged()
+        super().flush(objects)
 
     def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
-        if _ABSENT in self.info and not kwargs:
+        if not kwargs and (_ROWS in self.info or _ABSENT in self.info):
             key = (entity, ident if isinstance(ident, tuple) else (ident,))
-            if key in self.info[_ABSENT]:
+            staged = self.info.get(_ROWS, {}).get(key)
+            if staged is not None:
+                return staged
+            if key in self.info.get(_ABSENT, ()):
                 return None
             # Added in this batch and not flushed yet: the same object a flush and a query would find.
-            added = self.info[_ADDED].get(key)
+            added = self.info.get(_ADDED, {}).get(key)
             if added is not None and inspect(added).pending:
                 return added
         return super().get(entity, ident, **kwargs)
 
 
-_ABSENT, _ADDED, _HELD = "careflow.absent", "careflow.added", "careflow.held"
+_ABSENT, _ADDED, _HELD, _ROWS = "careflow.absent", "careflow.added", "careflow.held", "careflow.rows"
 _PREFETCH_SLICE = 10_000
+_NUMBERED = object()
+# Parents before children, should a foreign key ever join two tables a batch writes.
+_TABLE_ORDER = {table: position for position, table in enumerate(Base.metadata.sorted_tables)}
+
+
+@event.listens_for(StoreSession, "before_commit")
+def _write_staged(session: StoreSession) -> None:
+    # The commit flushes only a session with pending ORM changes: staged rows alone would be left out.
+    session.write_staged()
 
 
 @event.listens_for(StoreSession, "transient_to_pending")
@@ -119,6 +215,38 @@ def _no_longer_absent(session: Session, instance: Any) -> None:
         session.info[_ABSENT].discard(key)
         # Held, so that a later get() in the batch finds it in the identity map once flushed.
         session.info[_ADDED][key] = instance
+
+
+@functools.cache
+def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], Callable[[Row], tuple]]:
+    """A new row of `model`: its columns at their constant defaults (an autoincrement key left to
+    the database), the columns whose default is made per row (dict, list), and its key's getter."""
+    defaults: dict[str, Any] = {}
+    made: list[tuple[str, Any]] = []
+    for column in model.__table__.columns:
+        if column.default is not None and column.default.is_callable:
+            made.append((column.key, column.default.arg))
+        elif column.default is not None:
+            defaults[column.key] = column.default.arg
+        elif not (column.primary_key and column.autoincrement is True):
+            defaults[column.key] = None
+    keys = [column.key for column in model.__table__.primary_key.columns]
+    key_of = operator.itemgetter(*keys)
+    return defaults, made, key_of if len(keys) > 1 else lambda row: (key_of(row),)
+
+
+@functools.cache
+def _insert(table: Any, columns: frozenset[str], dialect: Any) -> tuple[str, Callable[[Row], Any]]:
+    """The driver's INSERT for `table`'s `columns`, compiled once, and what turns a row into its
+    parameters (each value through its column type's bind processing: UTC, JSON, dates on SQLite)."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=sorted(columns))
+    names = list(compiled.positiontup) if compiled.positional else sorted(columns)
+    processors = [(name, table.c[name].type._cached_bind_processor(dialect)) for name in names]
+    if compiled.positional:
+        return compiled.string, lambda row: tuple(row[name] if process is None else process(row[name])
+                                                  for name, process in processors)
+    return compiled.string, lambda row: {name: row[name] if process is None else process(row[name])
+                                         for name, process in processors}
 
 
 def session_factory(url: str, for_writes: bool = False) -> sessionmaker[StoreSession]:

@@ -284,6 +284,67 @@ def segmenter_runs(bootstrap: str, workdir: Path, settings, cap_seconds: float) 
     return runs
 
 
+IN_PROCESS_LEADS = 20_000  # the in-process segmenter runs on the list's first rows, at most this many
+IN_PROCESS_BATCH = 500  # the services' default CAREFLOW_BATCH_SIZE
+
+
+def segmenter_in_process(workdir: Path, path: Path, rows: int, rounds: int = 2) -> list[tuple[str, list[dict]]]:
+    """The segmenter's own cost, no broker: `BatchHandler` over the list's lead-normalized events (the
+    normalizer's output, made in process first, not timed) in batches of 500, on a fresh SQLite file
+    store each round; as in the pipeline (no consent anywhere: each lead blocked, then escalated), and
+    with a third of the contacts consenting first (requests, daily caps, call tasks)."""
+    from shared.config import Policies, Settings
+    from shared.contract import build_event, codec, envelope
+    from shared.runner.batch import BatchHandler
+    from services import load
+    from tests.handlers import MORNING, Record
+
+    def handler(service: str, url: str) -> BatchHandler:
+        migrate(url)
+        settings = Settings(DATABASE_URL=url)
+        # A Tuesday morning in Vietnam, within every permitted hour: the same decisions in every run.
+        return BatchHandler(load(service), settings, Policies(settings), lambda: MORNING,
+                            session_factory(url, for_writes=service != "normalizer"))
+
+    def batches(records: list) -> list[list]:
+        return [records[i:i + IN_PROCESS_BATCH] for i in range(0, len(records), IN_PROCESS_BATCH)]
+
+    imported = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        for i, row in zip(range(min(rows, IN_PROCESS_LEADS)), csv.DictReader(handle)):
+            event = build_event("lead-imported", envelope("lead-imported", "bench"), lead_id=f"bench:{i}",
+                                source=path.name, row_number=i + 2,
+                                **{field: row[field] or None for field in
+                                   ("tax_code", "company_name", "address", "phones", "emails")})
+            imported.append(Record("lead-imported", codec.encode("lead-imported", event), b"k"))
+    normalizer = handler("normalizer", f"sqlite:///{workdir / 'in-process-normalizer.db'}")
+    normalized = [Record(output.topic, output.value, output.key) for batch in batches(imported)
+                  for output in normalizer.handle(batch) if output.topic == "lead-normalized"]
+    rng = random.Random(7)
+    consents = []
+    for record in normalized:
+        lead = codec.decode("lead-normalized", record.value())
+        for contact in (*lead.emails, *(phone.e164 for phone in lead.phones)):
+            if rng.random() < 1 / 3:
+                event = build_event("consent-changed", envelope("consent-changed", "bench"), contact=contact,
+                                    contact_kind="email" if "@" in contact else "phone", channel="all",
+                                    status="granted", source="bench", evidence="bench", changed_at=MORNING)
+                consents.append(Record("consent-changed", codec.encode("consent-changed", event), b"k"))
+    results: dict[str, list[dict]] = {"no consent (as the pipeline)": [], "a third of the contacts consenting": []}
+    for round_ in range(rounds):
+        for data, runs in results.items():
+            segmenter = handler("segmenter", f"sqlite:///{workdir / f'in-process-segmenter-{round_}-{len(runs)}-{len(data)}.db'}")
+            if data.startswith("a third"):
+                for batch in batches(consents):
+                    segmenter.handle(batch)
+            cpu, wall = time.process_time(), time.perf_counter()
+            outputs = sum(len(segmenter.handle(batch)) for batch in batches(normalized))
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            runs.append({"leads": len(normalized), "outputs": outputs, "rate": len(normalized) / wall,
+                         "cpu_us": cpu / len(normalized) * 1e6})
+    return list(results.items())
+
+
 def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: list[int], baseline: float | None,
                 segmenter_seconds: float) -> None:
     if not (ROOT / "shared" / "domain" / "leads.py").exists():
@@ -309,6 +370,7 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
         console.print(f"  leads: {count} normalizer(s): import {run['import_rate']:,.0f} rows/s, "
                       f"end to end {run['e2e_rate']:,.0f} leads/s")
     segmenters = segmenter_runs(bootstrap, workdir, runs[-1]["settings"], segmenter_seconds) if runs else []
+    in_process = segmenter_in_process(workdir, path, rows)
     out: list[tuple[str, str]] = [("rows in the list / events published", f"{rows:,} / {runs[0]['published']:,}")]
     for run in runs:
         n = run["normalizers"]
@@ -345,6 +407,14 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
                 (f"segmenter ({store}): CPU per lead (its processes) / leads per CPU-second",
                  f"{run['cpu_us']:,.0f} µs / {1e6 / run['cpu_us']:,.0f}"),
                 (f"segmenter ({store}): peak memory", f"{run['rss']:,.0f} MB")]
+    for data, measured in in_process:
+        out += [(f"segmenter in process ({data}; SQLite file, batches of {IN_PROCESS_BATCH}): leads/s",
+                 " – ".join(f"{run['rate']:,.0f}" for run in sorted(measured, key=lambda run: run["rate"]))
+                 + f" ({measured[0]['leads']:,} leads, {len(measured)} runs)"),
+                (f"segmenter in process ({data}): CPU per lead / leads per CPU-second",
+                 " – ".join(f"{run['cpu_us']:,.0f}" for run in sorted(measured, key=lambda run: run["cpu_us"]))
+                 + " µs / " + " – ".join(f"{1e6 / run['cpu_us']:,.0f}"
+                                          for run in sorted(measured, key=lambda run: -run["cpu_us"])))]
     table(f"2. lead pipeline: {rows:,} synthetic rows, {PARTITIONS} partitions", out,
           note="services as processes; peak memory = VmHWM (/proc) for services, ru_maxrss (wait4) for the importer; "
                "the segmenter runs alone on the last run's backlog, from its start on each store")

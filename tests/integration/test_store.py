@@ -1,15 +1,16 @@
-"""The store's batch reads (StoreSession.prefetch), on SQLite and on PostgreSQL."""
+"""The store's batch reads (StoreSession.prefetch) and writes (StoreSession.stage), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from shared import store
 from shared.store import session_factory
-from shared.store.models import Contact, OutreachLead
+from shared.store.models import BlockedRequest, Contact, Deadline, OutreachLead
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +90,43 @@ def test_a_session_that_prefetched_nothing_reads_as_usual(sessions):
             assert session.get(OutreachLead, "L3") is None
             assert session.get(Contact, ("L1", "+84901234567")) is None
         assert len(queries) == 2
+
+
+# --- staged rows (StoreSession.stage): a batch's new rows, written a statement per table -----------
+
+def test_staged_rows_are_found_before_their_flush_and_stored_as_the_orm_stores_its_objects(sessions):
+    at = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    with sessions.begin() as session:
+        session.prefetch(Deadline, ["staged"])
+        staged = session.stage(Deadline, deadline_id="staged", kind="reply_wait", subject_id="L1", due_at=at,
+                               payload={"correlation_id": "c", "phones": ["+84912345678"]})
+        session.stage(BlockedRequest, lead_id="L1", channel="sms", reason="no_consent", decided_at=at)
+        session.stage(BlockedRequest, lead_id="L2", channel="call", reason="hours", decided_at=at)
+        session.add(Deadline(deadline_id="added", kind="reply_wait", subject_id="L1", due_at=at,
+                             payload={"correlation_id": "c", "phones": ["+84912345678"]}))
+        with counting_queries(session) as queries:
+            assert session.get(Deadline, "staged") is staged
+        assert queries == []
+        staged.due_at = at + dt.timedelta(hours=1)  # changed before the flush: stored as changed
+        # A query sees them (autoflush), numbered rows get their numbers.
+        assert sorted(session.scalars(select(BlockedRequest.blocked_id))) == [1, 2]
+        with pytest.raises(RuntimeError):
+            staged.due_at = at  # written already: a change now would be lost
+    with sessions() as session:
+        stored, added = session.get(Deadline, "staged"), session.get(Deadline, "added")
+        assert (stored.due_at, stored.payload, stored.fired_at, stored.published) == (
+            at + dt.timedelta(hours=1), added.payload, None, False)
+        assert stored.due_at.utcoffset() == added.due_at.utcoffset() == dt.timedelta(0)
+        assert [(r.lead_id, r.reason, r.decided_at) for r in session.scalars(
+            select(BlockedRequest).order_by(BlockedRequest.blocked_id))] == [("L1", "no_consent", at), ("L2", "hours", at)]
+
+
+def test_a_row_staged_in_a_savepoint_is_rolled_back_with_it(sessions):
+    with sessions.begin() as session:
+        with contextlib.suppress(RuntimeError), session.begin_nested():
+            session.stage(OutreachLead, lead_id="L3", province_code="48")
+            raise RuntimeError("the handler failed")
+        session.stage(OutreachLead, lead_id="L4", province_code="01")
+    with sessions() as session:
+        assert session.get(OutreachLead, "L3") is None
+        assert session.get(OutreachLead, "L4").province_code == "01"

@@ -192,16 +192,20 @@ def test_the_caps_count_the_requests_earlier_batches_stored():
     assert _plan(later) == ([None, MORNING + day], [MORNING + 2 * day, MORNING + 3 * day])
 
 
-def test_an_event_that_fails_in_a_batch_leaves_no_rows_and_no_requests_that_count_and_the_rest_stand():
+def failing_for(lead_id: str) -> Service:
+    """The segmenter, but its handler fails for `lead_id` after the lead's requests were made."""
     def failing_for_one(event, ctx):
         segmenter_handler.on_lead_normalized(event, ctx)
-        if event.lead_id == "mst:0100233482":
+        if event.lead_id == lead_id:
             raise ValueError("this lead breaks after its requests were made")
 
-    service = Service(name="segmenter", handlers={"lead-normalized": failing_for_one,
-                                                  "consent-changed": segmenter_handler.on_consent_changed},
-                      prefetch=segmenter_handler.prefetch, emits=segmenter_handler.SERVICE.emits)
-    segmenter = InProcess(service)
+    return Service(name="segmenter", handlers={"lead-normalized": failing_for_one,
+                                               "consent-changed": segmenter_handler.on_consent_changed},
+                   prefetch=segmenter_handler.prefetch, emits=segmenter_handler.SERVICE.emits)
+
+
+def test_an_event_that_fails_in_a_batch_leaves_no_rows_and_no_requests_that_count_and_the_rest_stand():
+    segmenter = InProcess(failing_for("mst:0100233482"))
     granted(segmenter, MOBILE)
     emitted = segmenter.send(*_sharing(segmenter, "mst:0100233481", "mst:0100233482", "mst:0100233483"))
     assert len(emitted.dead_letters) == 1
@@ -272,3 +276,20 @@ def test_a_consent_list_erasure_keeps_the_contact_blocked_by_its_keyed_hash_not_
     assert later.types() == []
     with segmenter.session() as session:
         assert session.scalar(select(func.count()).select_from(Consent).where(Consent.contact == MOBILE)) == 0
+
+
+def test_a_read_only_service_that_stages_a_row_is_refused_and_nothing_is_written():
+    from shared.domain.contact_rules import ConsentState
+    from shared.outreach import requests
+    from shared.service import StoreAccess
+
+    def records_a_consent(event, ctx):
+        requests.record_consent(ctx, MOBILE, ConsentState.unknown())  # a write, staged as a plain row
+
+    reader = InProcess(Service(name="normalizer", handlers={"lead-normalized": records_a_consent},
+                               store=StoreAccess.READ, emits=()))
+    emitted = reader.handle("lead-normalized", **normalized())
+    (dead,) = emitted.dead_letters
+    assert b"reads the store only" in dict(dead.headers)["error"]
+    with reader.session() as session:
+        assert session.scalars(select(Consent)).all() == []
