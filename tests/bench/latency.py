@@ -37,7 +37,7 @@ def listen(bootstrap: str, topic: str, out: mp.Queue, ready: mp.Event, stop_: mp
     from confluent_kafka import Consumer
 
     from shared.contract.registry import contract
-    from shared.codec import decode_record
+    from shared.contract.codec import decode_record
 
     spec = contract("profile-prompted")
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-desktop-{uuid.uuid4().hex}",
