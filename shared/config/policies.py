@@ -54,7 +54,7 @@ class Policies:
     def enrichment(self) -> list:
         from shared.enrichment import providers_from_settings
 
-        return providers_from_settings(self.settings.registry_file, self.settings.registry_url)
+        return providers_from_settings(self.settings)
 
     @cached_property
     def reply_wait(self) -> dt.timedelta:

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Enrichment sources for the normalizer.
     registry_file: str | None = None
     registry_url: str | None = None
+    # The HTTP registry's circuit breaker: this many failures in a row open it for the cool-down.
+    registry_failures_to_open: int = 3
+    registry_cool_down_seconds: float = 30.0
     # Process B: the occupation and hobby catalogues (a JSON file; the shipped one by default).
     profile_catalogue: str | None = None
     # After-sales care: owners, SLAs and the reopen window (a JSON file; the shipped one by default).

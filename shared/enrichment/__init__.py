@@ -144,12 +144,14 @@ def _joined(value) -> str | None:
     return ";".join(value) if isinstance(value, list) else value
 
 
-def providers_from_settings(registry_file: str | None, registry_url: str | None) -> list[EnrichmentProvider]:
+def providers_from_settings(settings) -> list[EnrichmentProvider]:
+    """The sources `Settings` names: the registry file, then the HTTP registry behind its circuit breaker."""
     providers: list[EnrichmentProvider] = []
-    if registry_file:
-        providers.append(RegistryFileProvider(Path(registry_file)))
-    if registry_url:
-        providers.append(CircuitBreaker(HttpRegistryProvider(registry_url)))
+    if settings.registry_file:
+        providers.append(RegistryFileProvider(Path(settings.registry_file)))
+    if settings.registry_url:
+        providers.append(CircuitBreaker(HttpRegistryProvider(settings.registry_url),
+                                        settings.registry_failures_to_open, settings.registry_cool_down_seconds))
     return providers
 
 

@@ -1,13 +1,14 @@
 """The ACLs a cluster needs for careflow's services: each service's principal reads the topics it
 consumes (its handlers), writes the topics it emits (`Service.emits`) and the dead-letter topics of
-what it consumes, and uses its own consumer group and transactional ids — nothing else."""
+what it consumes, and uses its own consumer group and transactional ids — and, when it has deadlines,
+its ledger of fired deadlines — nothing else."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shared.kafka.topics import dlq_topic
+from shared.kafka.topics import dlq_topic, fired_deadlines_topic
 from shared.service import Service
 
 
@@ -41,6 +42,9 @@ def service_acls(service: Service, prefix: str = "") -> list[Acl]:
         acls.add(Acl(who, "TOPIC", "LITERAL", dlq_topic(prefix + event_type), "WRITE"))
     for event_type in service.emits:
         acls.add(Acl(who, "TOPIC", "LITERAL", prefix + event_type, "WRITE"))
+    if service.deadline_handlers:  # its ledger of fired deadlines, written and read back
+        acls.add(Acl(who, "TOPIC", "LITERAL", fired_deadlines_topic(group), "WRITE"))
+        acls.add(Acl(who, "TOPIC", "LITERAL", fired_deadlines_topic(group), "READ"))
     return sorted(acls)
 
 

@@ -24,15 +24,22 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+def fired_deadlines_topic(group: str) -> str:
+    """A service's ledger of fired deadlines (`shared.runner.deadlines`): deadline ids, no personal data."""
+    return f"{group}.fired-deadlines"
+
+
 def retention_ms(days: float) -> int:
     return int(days * DAY_MS)
 
 
-def ensure_topics(connection: Connection, topics: Iterable[str], partitions: int, retention: int | None = None) -> None:
-    """Creates each topic and its dead-letter topic when missing, with `retention` (ms) when given;
-    an existing topic keeps its partitions, and its retention is set to `retention` when it differs."""
+def ensure_topics(connection: Connection, topics: Iterable[str], partitions: int, retention: int | None = None,
+                  dead_letters: bool = True) -> None:
+    """Creates each topic and (unless `dead_letters` is false) its dead-letter topic when missing, with
+    `retention` (ms) when given; an existing topic keeps its partitions, and its retention is set to
+    `retention` when it differs."""
     admin = AdminClient(client_config(connection))
-    wanted = sorted({name for topic in topics for name in (topic, dlq_topic(topic))})
+    wanted = sorted({name for topic in topics for name in ((topic, dlq_topic(topic)) if dead_letters else (topic,))})
     existing = set(admin.list_topics(timeout=30).topics)
     config = {"retention.ms": str(retention)} if retention is not None else {}
     missing = [NewTopic(t, num_partitions=partitions, replication_factor=-1, config=config)

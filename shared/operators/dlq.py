@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.table import Table
@@ -22,6 +20,7 @@ from rich.table import Table
 from shared.clock import utc_now
 from shared.contract import DecodeError, decode
 from shared.kafka import client_config, ensure_topics, produce
+from shared.kafka.ledger import read_committed
 from shared.kafka.client import Connection
 from shared.observability.logs import redact
 
@@ -53,36 +52,6 @@ class DeadLetter:
         return self.headers.get("error_type", "")
 
 
-def read_topics(bootstrap: Connection, topics: Iterable[str]) -> Iterator:
-    """Every committed record of `topics`, from the beginning to the end as of now."""
-    consumer = Consumer(client_config(bootstrap, **{"group.id": f"careflow-dlq-{uuid.uuid4().hex}",
-                                                    "isolation.level": "read_committed", "enable.auto.commit": False}))
-    try:
-        metadata = consumer.list_topics(timeout=30)
-        ends = {}
-        for topic in topics:
-            for partition in metadata.topics.get(topic).partitions if topic in metadata.topics else ():
-                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
-                if high > low:
-                    ends[(topic, partition)] = high
-        consumer.assign([TopicPartition(t, p, 0) for t, p in ends])
-        while ends:
-            message = consumer.poll(5)
-            if message is None:
-                # The last offsets may be transaction markers, never delivered: the position tells.
-                for tp in consumer.position([TopicPartition(t, p) for t, p in ends]):
-                    if tp.offset >= ends.get((tp.topic, tp.partition), 0):
-                        ends.pop((tp.topic, tp.partition), None)
-                continue
-            if message.error():
-                raise KafkaException(message.error())
-            yield message
-            if message.offset() + 1 >= ends.get((message.topic(), message.partition()), 0):
-                ends.pop((message.topic(), message.partition()), None)
-    finally:
-        consumer.close()
-
-
 def dead_letters(bootstrap: Connection, prefix: str = "", topic: str | None = None, error_type: str | None = None,
                  since: dt.datetime | None = None, until: dt.datetime | None = None) -> list[DeadLetter]:
     """The dead letters of the namespace, optionally of one source topic (`lead-imported`), one error
@@ -91,7 +60,7 @@ def dead_letters(bootstrap: Connection, prefix: str = "", topic: str | None = No
     wanted = [name for name in sorted(names) if name.startswith(prefix) and name.endswith(".dlq")
               and (topic is None or name == f"{prefix}{topic}.dlq")]
     found = []
-    for message in read_topics(bootstrap, wanted):
+    for message in read_committed(bootstrap, wanted):
         letter = DeadLetter(message.topic(), message.partition(), message.offset(),
                             dt.datetime.fromtimestamp(message.timestamp()[1] / 1000, dt.timezone.utc),
                             message.key() or b"", message.value() or b"",
@@ -104,7 +73,7 @@ def dead_letters(bootstrap: Connection, prefix: str = "", topic: str | None = No
 
 def replayed(bootstrap: Connection, prefix: str = "") -> dict[str, dict]:
     """The dead letters replayed before, by coordinates: when and by whom."""
-    return {message.key().decode(): json.loads(message.value()) for message in read_topics(bootstrap, [prefix + LEDGER])}
+    return {message.key().decode(): json.loads(message.value()) for message in read_committed(bootstrap, [prefix + LEDGER])}
 
 
 def show(letter: DeadLetter, prefix: str = "") -> dict:
@@ -133,7 +102,7 @@ def _shortened(value):
 def replay(bootstrap: Connection, letters: list[DeadLetter], operator: str, prefix: str = "") -> tuple[list[str], list[str]]:
     """Sends each dead letter back to its source topic, once: returns (replayed, skipped as replayed before).
     The records and their ledger entries are committed in one transaction."""
-    ensure_topics(bootstrap, [prefix + LEDGER], 1)
+    ensure_topics(bootstrap, [prefix + LEDGER], 1, dead_letters=False)
     # One transactional id for every operator: of two replays at once, the older is fenced, and the
     # ledger is read after init_transactions, so whatever an earlier replay committed is seen.
     producer = Producer(client_config(bootstrap, **{

@@ -9,7 +9,6 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from shared.kafka import dlq_topic
-from shared.observability import metrics
 from shared.observability.logs import redact
 from shared.service import Output
 
@@ -47,7 +46,6 @@ class Unproducible(Exception):
 
 def dead_letter(service: str, record: Record, error: Exception, tries: int) -> Output:
     reason = safe_reason(error)
-    metrics.DEAD_LETTERED.labels(service, record.topic(), type(error).__name__).inc()
     log.error("event dead-lettered", extra={"topic": record.topic(), "partition": record.partition(),
                                             "offset": record.offset(), "error": reason})
     headers = (("error", reason[:2000].encode()), ("error_type", type(error).__name__.encode()),

@@ -38,7 +38,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import Clock, utc_now
 from shared.config import Policies, Settings
-from shared.kafka import client_config, ensure_all_topics, produce, retention_ms
+from shared.kafka import client_config, ensure_all_topics, ensure_topics, produce, retention_ms
+from shared.kafka.ledger import Unsettled, read_committed
+from shared.kafka.topics import fired_deadlines_topic
 from shared.observability import metrics
 from shared.runner import deadlines
 from shared.runner.batch import BatchHandler, source
@@ -108,6 +110,9 @@ class Calls:
                 future.set_result(fn(*args))
             except BaseException as exc:  # handed to the waiting loop
                 future.set_exception(exc)
+            # Held while waiting for the next job, the last call (a client's bound method) would keep
+            # its client alive after its runner is gone.
+            del job, future, fn, args
 
 
 class ServiceRunner:
@@ -170,7 +175,14 @@ class ServiceRunner:
         self.stopping = True
 
     def start(self) -> None:
-        """Fences this instance's previous incarnation (its transactional ids) and joins the group."""
+        """Creates the topics, fences this instance's previous incarnation (its transactional ids) and
+        joins the group."""
+        # Every topic of the contract, so that whatever a handler emits has somewhere to go.
+        ensure_all_topics(self.settings, self.settings.partitions, self.prefix,
+                          retention_ms(self.settings.personal_data_retention_days))
+        if self.service.deadline_handlers:
+            ensure_topics(self.settings, [fired_deadlines_topic(self.batch.group)], 1,
+                          retention_ms(deadlines.LEDGER_RETENTION.days), dead_letters=False)
         for turn in range(len(self.producers)):
             self._init(turn)
         self.consumer.subscribe(self.topics)
@@ -199,9 +211,6 @@ class ServiceRunner:
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port)
         try:
-            # Every topic of the contract, so that whatever a handler emits has somewhere to go.
-            ensure_all_topics(self.settings, self.settings.partitions, self.prefix,
-                              retention_ms(self.settings.personal_data_retention_days))
             self.start()
             # What is loaded by now (libraries, schemas, rule data) lives as long as the process: frozen
             # out of the collector's sight, a full collection no longer stalls a batch for tens of ms.
@@ -224,15 +233,19 @@ class ServiceRunner:
         finally:
             self._close()
 
-    def _close(self) -> None:
-        # Everything consumed has been committed in its batch's transaction: leaving the group
-        # now hands the partitions over without losing or repeating anything.
+    def close(self) -> None:
+        """Leaves the group and closes the clients, each call bounded. Everything consumed has been
+        committed in its batch's transaction: the partitions are handed over without losing or
+        repeating anything."""
         self.stopping = False  # the closing calls below get their own bound
         with contextlib.suppress(Exception):
             self.calls("consumer close", self.bound, self.consumer.close)
         for producer in self.producers:
             with contextlib.suppress(Exception):
-                self.calls("producer flush", self.bound, producer.flush, self.bound)
+                self.calls("producer close", self.bound, producer.close)
+
+    def _close(self) -> None:
+        self.close()
         log.info("service stopped")
         if self._abandoned:
             # A producer with a call stuck inside cannot be destroyed (its destructor would wait for
@@ -401,8 +414,15 @@ class ServiceRunner:
         """Once the transaction committed: what it consumed and produced, per topic."""
         for topic, n in Counter(map(self.batch.event_type, messages)).items():
             metrics.CONSUMED.labels(self.service.name, topic).inc(n)
-        for topic, n in Counter(output.topic for output in outputs).items():
+        produced = Counter(output.topic for output in outputs)
+        for topic, n in produced.items():
             metrics.PRODUCED.labels(self.service.name, topic).inc(n)
+        if any(topic.endswith(".dlq") for topic in produced):  # counted committed: a batch run again counts once
+            for output in outputs:
+                if output.topic.endswith(".dlq"):
+                    headers = dict(output.headers)
+                    metrics.DEAD_LETTERED.labels(self.service.name, headers["source_topic"].decode(),
+                                                 headers["error_type"].decode()).inc()
 
     @staticmethod
     def _next_offsets(messages: list[Message]) -> list[TopicPartition]:
@@ -430,26 +450,52 @@ class ServiceRunner:
     # --- deadlines ------------------------------------------------------------------------
 
     def fire_due_deadlines(self, limit: int = 200) -> int:
-        """Fires the due deadlines of this service's kinds, each once across every instance. A firing
-        whose transaction fails is published again later (`deadlines.REPUBLISH_AFTER`)."""
+        """Fires the due deadlines of this service's kinds, each once across every instance, and
+        publishes again the firings an instance left unpublished (`shared.runner.deadlines`)."""
+        claimed = time.monotonic()
         try:
             fired, outputs = deadlines.fire_due(self.batch, limit)
+            again, again_outputs = self._unpublished_firings()
         except OperationalError as exc:
             log.warning("the store failed, deadlines will fire later", extra={"error": str(exc).splitlines()[0]})
             return 0
+        fired, outputs = fired + again, outputs + again_outputs
         if not fired:
             return 0
         turn = self._next_turn()
         producer = self.producers[turn]
+        ledger = fired_deadlines_topic(self.batch.group)
         try:
             producer.begin_transaction()
             self._produce(producer, outputs, None)
+            self._produce(producer, [Output(ledger, deadline_id.encode(), b"") for deadline_id in fired], None)
+            if time.monotonic() - claimed > deadlines.REPUBLISH_AFTER.total_seconds() / 2:
+                # Another instance may by now have read the ledger without this firing and claimed it.
+                log.warning("deadline firing too slow to publish, its events will be published again")
+                self._recover(turn, None)
+                return 0
             self._commit(producer)
         except (KafkaException, CallTimedOut) as exc:
             log.warning("deadline transaction failed, its events will be published again", extra={"error": str(exc)})
             self._recover(turn, exc)
             return 0
         self._count([], outputs)
-        with contextlib.suppress(OperationalError):  # unmarked: published again, same event ids
+        with contextlib.suppress(OperationalError):  # unmarked: the ledger tells it was published
             deadlines.mark_published(self.batch, fired)
         return len(fired)
+
+    def _unpublished_firings(self) -> tuple[list[str], list[Output]]:
+        """The firings left unpublished past `deadlines.REPUBLISH_AFTER` that the ledger does not hold,
+        claimed again with their outputs; those it holds are marked published."""
+        stale = deadlines.unpublished(self.batch)
+        if not stale:
+            return [], []
+        try:
+            recorded = {message.key().decode() for message in read_committed(
+                self.settings, [fired_deadlines_topic(self.batch.group)], self.bound, self.batch.group)}
+        except (KafkaException, Unsettled) as exc:
+            log.warning("the ledger of fired deadlines cannot be read yet, deadlines published later",
+                        extra={"error": str(exc)})
+            return [], []
+        deadlines.mark_published(self.batch, [deadline_id for deadline_id in stale if deadline_id in recorded])
+        return deadlines.claim_again(self.batch, {i: at for i, at in stale.items() if i not in recorded})

@@ -2,7 +2,9 @@
 care-cases service's SLAs. Each service is killed the moment it has claimed a due deadline in the
 store, so the kill falls between the store's commit and Kafka's (or just after); restarted, each
 deadline must escalate exactly once in the read_committed view — a firing that never reached Kafka
-is published again with its event ids (REPUBLISH_AFTER), none fires twice."""
+is published again with its event ids (REPUBLISH_AFTER), none fires twice. The two sides of that
+kill are also made to happen for certain, in process: a firing committed to Kafka whose store mark
+was lost, and a firing whose Kafka transaction failed."""
 
 from __future__ import annotations
 
@@ -14,10 +16,16 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from confluent_kafka import KafkaError, KafkaException
+from sqlalchemy.exc import OperationalError
+
 from shared.clock import set_file_clock
 from shared.kafka import Publisher, ensure_all_topics
+from shared.operators.cli import load_service
 from shared.outreach.requests import REPLY_WAIT, reply_wait_id
+from shared.runner import deadlines as firing
 from shared.runner.deadlines import REPUBLISH_AFTER
+from shared.runner.loop import ServiceRunner
 from shared.store import deadlines, session_factory
 from shared.store.models import CareCustomer, Deadline
 from tests.support import TopicReader, start_service, wait_for
@@ -29,11 +37,6 @@ LEADS, CASES = 20, 10
 KINDS = {"replies": REPLY_WAIT, "care-cases": "care_sla"}
 
 
-# A known defect, not a test to loosen: a deadline's events are committed to Kafka and only then marked
-# published in the store; a SIGKILL between the two makes the restarted instance publish them again
-# (same event ids, so consumers that deduplicate by id are safe, but the topic holds them twice).
-# Seen once in four runs. Open on issue 16; the fix is to make the republish check Kafka, not the store.
-@pytest.mark.xfail(strict=False, reason="deadline events republished when killed between Kafka commit and store mark")
 def test_deadlines_due_fire_exactly_once_across_a_sigkill_of_replies_and_care_cases(settings_for, sqlite_url,
                                                                                       tmp_path):
     began = time.monotonic()
@@ -114,3 +117,61 @@ def test_deadlines_due_fire_exactly_once_across_a_sigkill_of_replies_and_care_ca
             service.send_signal(signal.SIGTERM)
         for service in services.values():
             service.wait(30)
+
+
+def _reply_waits_due(sessions, leads: range) -> None:
+    with sessions.begin() as session:
+        for i in leads:
+            lead = f"mst:{i:010d}"
+            deadlines.schedule(session, reply_wait_id(lead), REPLY_WAIT, lead, START + dt.timedelta(hours=1),
+                               {"correlation_id": lead})
+
+
+def _escalations_once_each(settings, expected: int) -> list[str]:
+    reader = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix + "lead-escalated")
+    try:
+        reader.read_until(expected * 2, timeout=5)  # any duplicate shows within this
+        ids = collections.Counter(e.envelope.event_id for e in reader.events("lead-escalated"))
+        assert [i for i, n in ids.items() if n > 1] == []
+        return sorted(e.lead_id for e in reader.events("lead-escalated"))
+    finally:
+        reader.close()
+
+
+@pytest.mark.parametrize("lost", ["the store mark", "the kafka transaction"])
+def test_a_firing_left_unpublished_in_the_store_is_published_again_only_when_kafka_lacks_it(
+        settings_for, sqlite_url, monkeypatch, lost):
+    """'the store mark': the firing's transaction committed, then its mark in the store failed (as a
+    SIGKILL between the two leaves it): the ledger holds it, it is not published again.
+    'the kafka transaction': the transaction failed: the firing is published again, once."""
+    settings = settings_for(sqlite_url)
+    sessions = session_factory(sqlite_url)
+    _reply_waits_due(sessions, range(5))
+    now = [START + dt.timedelta(hours=9)]
+    runner = ServiceRunner(load_service("replies"), settings, clock=lambda: now[0], sessions=sessions)
+    runner.start()
+    try:
+        if lost == "the store mark":
+            def mark_lost(*_args):
+                raise OperationalError("UPDATE deadlines", {}, Exception("the store went away"))
+            monkeypatch.setattr(firing, "mark_published", mark_lost)
+            assert runner.fire_due_deadlines() == 5
+        else:
+            def commit_failed(_producer):
+                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "commit timed out"))
+            monkeypatch.setattr(runner, "_commit", commit_failed)
+            assert runner.fire_due_deadlines() == 0
+        monkeypatch.undo()
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Deadline).where(Deadline.published)) == 0
+
+        assert runner.fire_due_deadlines() == 0, "published again before REPUBLISH_AFTER"
+        now[0] += REPUBLISH_AFTER + dt.timedelta(seconds=1)
+        assert runner.fire_due_deadlines() == (0 if lost == "the store mark" else 5)
+        assert runner.fire_due_deadlines() == 0
+
+        assert _escalations_once_each(settings, 5) == [f"mst:{i:010d}" for i in range(5)]
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Deadline).where(Deadline.published)) == 5
+    finally:
+        runner.close()

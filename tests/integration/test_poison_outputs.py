@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import os
 import signal
+import socket
+import urllib.request
 
 import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
@@ -19,6 +21,9 @@ pytestmark = pytest.mark.integration
 
 def test_outputs_too_large_or_refused_by_the_topic_dead_letter_their_event_and_the_rest_goes_on(
         settings_for, sqlite_url, tmp_path):
+    with socket.socket() as probe:  # a free port for the service's metrics
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
     settings = settings_for(sqlite_url, batch_size=100)
     bootstrap, prefix = settings.kafka_bootstrap_servers, settings.topic_prefix
     ensure_all_topics(bootstrap, settings.partitions, prefix)
@@ -37,11 +42,18 @@ def test_outputs_too_large_or_refused_by_the_topic_dead_letter_their_event_and_t
                               company_name=name, phones="0912 345 678")
     normalized = TopicReader(bootstrap, prefix + "lead-normalized")
     dead = TopicReader(bootstrap, prefix + "lead-imported.dlq")
-    service = start_service("normalizer", settings, log_path=tmp_path / "normalizer.log")
+    service = start_service("normalizer", settings, log_path=tmp_path / "normalizer.log",
+                            extra_env={"CAREFLOW_METRICS_PORT": str(metrics_port)})
     try:
         normalized.read_until(38, timeout=90, settle=2)
         dead.read_until(2, timeout=30, settle=1)
         assert service.poll() is None, (tmp_path / "normalizer.log").read_text()[-3000:]
+        # Each dead letter counted once, although the batch of the refused output ran twice.
+        scraped = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+        counted = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1]) for line in scraped.splitlines()
+                   if line.startswith("careflow_events_dead_lettered_total{")}
+        assert counted == {f'error="{kind}",service="normalizer",topic="{prefix}lead-imported"': 1.0
+                           for kind in ("OutputTooLarge", "Unproducible")}, counted
     finally:
         service.send_signal(signal.SIGTERM)
         service.wait(30)

@@ -1,5 +1,6 @@
 """The ACL plan derives from the registry: each service reads what it consumes, writes what it
-declares it emits and the dead-letter topics of what it consumes; an undeclared emit fails."""
+declares it emits, the dead-letter topics of what it consumes and, with deadlines, its ledger of
+fired deadlines; an undeclared emit fails."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ def test_the_normalizer_may_read_its_input_and_write_its_outputs_and_dead_letter
                     ("READ", "GROUP", "LITERAL", "prod.normalizer"),
                     ("WRITE", "TRANSACTIONAL_ID", "PREFIXED", "prod.normalizer-")}
     assert {a.principal for a in service_acls(services.load("normalizer"), "prod.")} == {"User:normalizer"}
+
+
+def test_a_service_with_deadlines_may_write_and_read_back_its_ledger_of_fired_deadlines_only():
+    topics = {(a.operation, a.name) for a in service_acls(services.load("replies"), "prod.") if a.resource == "TOPIC"}
+    assert {("WRITE", "prod.replies.fired-deadlines"), ("READ", "prod.replies.fired-deadlines")} <= topics
+    assert not any("fired-deadlines" in name for _, name in
+                   {(a.operation, a.name) for a in service_acls(services.load("normalizer"), "prod.")})
 
 
 def test_the_plan_covers_every_registered_service_as_kafka_acls_commands():

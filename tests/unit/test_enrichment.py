@@ -70,3 +70,12 @@ def test_a_circuit_opens_on_failures_in_a_row_and_a_half_open_trial_closes_or_re
     assert len(calls) == 3
     now[0] = 62.0  # the next trial succeeds and closes it
     assert breaker.lookup("0100233488").company_name == "Minh An" and breaker.opened_at is None
+
+
+def test_the_http_registrys_breaker_takes_its_thresholds_from_the_settings():
+    from shared.config import Policies, Settings
+
+    settings = Settings(registry_url="http://registry.invalid", registry_failures_to_open=5,
+                        registry_cool_down_seconds=120)
+    [breaker] = Policies(settings).enrichment
+    assert isinstance(breaker, CircuitBreaker) and (breaker.threshold, breaker.cool_down) == (5, 120)
