@@ -223,7 +223,7 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
     rows += [(f"peak memory: {name}", f"{mb:,.0f} MB") for name, mb in rss.items()]
     table("3. eligibility: subscriber-call-answered → profile-prompted (read_committed)", rows,
           note=f"services as processes, batch_size={settings.batch_size}, runtime defaults otherwise "
-               f"(poll 0.5 s when idle, producer linger 5 ms, one transaction per batch, "
+               f"(poll 0.5 s when idle, producer linger 1 ms, one transaction per batch, "
                f"{settings.transactional_producers} transactional producers in turn); "
                f"telephony producer linger 0; listener fetch.wait.max.ms={LISTENER_FETCH_WAIT_MS}")
 
