@@ -37,7 +37,7 @@ def listen(bootstrap: str, topic: str, out: mp.Queue, ready: mp.Event, stop_: mp
     from confluent_kafka import Consumer
 
     from shared.contract.registry import contract
-    from shared.codec import decode_record
+    from shared.contract.codec import decode_record
 
     spec = contract("profile-prompted")
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-desktop-{uuid.uuid4().hex}",
@@ -223,7 +223,7 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
     rows += [(f"peak memory: {name}", f"{mb:,.0f} MB") for name, mb in rss.items()]
     table("3. eligibility: subscriber-call-answered → profile-prompted (read_committed)", rows,
           note=f"services as processes, batch_size={settings.batch_size}, runtime defaults otherwise "
-               f"(poll 0.5 s when idle, producer linger 5 ms, one transaction per batch, "
+               f"(poll 0.5 s when idle, producer linger 1 ms, one transaction per batch, "
                f"{settings.transactional_producers} transactional producers in turn); "
                f"telephony producer linger 0; listener fetch.wait.max.ms={LISTENER_FETCH_WAIT_MS}")
 

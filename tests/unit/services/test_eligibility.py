@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import event
+
 from services import load
 from tests.handlers import InProcess
 from tests.unit.services.test_subscriber_directory import upserted
@@ -73,3 +75,25 @@ def test_a_call_from_a_subscriber_not_in_the_directory_is_dead_lettered():
     emitted = answered(service, "c6", "+84999999999")
     (dead,) = emitted.dead_letters
     assert dead.topic == "subscriber-call-answered.dlq" and b"not in the directory" in dict(dead.headers)["error"]
+
+
+def test_a_batch_of_calls_reads_the_directory_once_and_answers_each_call_as_if_alone():
+    directory, service = eligibility()
+    calls = [("b1", "+84901000001"), ("b2", "+84901000003"), ("b3", "+84999999999"), ("b4", "+84901000001"),
+             ("b5", "+84901000004")]
+    alone = {call_id: answered(service, call_id, msisdn) for call_id, msisdn in calls}
+    statements: list[str] = []
+
+    def executed(_connection, _cursor, statement, *_):
+        statements.append(statement)
+    engine = directory.sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", executed)
+    emitted = service.send(*(service.event("subscriber-call-answered", call_id=call_id, msisdn=msisdn, answered_at=DAY,
+                                           call_reason="general", caller_is_user=True, customer_mood="normal",
+                                           agent_id="DTV-1", channel="call_centre") for call_id, msisdn in calls))
+    event.remove(engine, "before_cursor_execute", executed)
+    assert sum("FROM subscribers" in s for s in statements) == 1
+    expected = [(kind, e.call_id, e.model_dump(exclude={"envelope"})) for c, _ in calls for kind, e in alone[c].events]
+    assert [(kind, e.call_id, e.model_dump(exclude={"envelope"})) for kind, e in emitted.events] == expected
+    (dead,) = emitted.dead_letters
+    assert b"is not in the directory" in dict(dead.headers)["error"]
