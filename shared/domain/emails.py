@@ -58,7 +58,7 @@ _ASCII_LOCAL = re.compile(r"[a-z0-9_!#$%&'*+\-/=?^`{|}~]+(?:\.[a-z0-9_!#$%&'*+\-
 _MAX_LENGTH = 254  # bytes, the address as written, normalized and in IDNA ASCII (RFC 3696 errata)
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 14)  # the common providers stay; each company's own domain passes
 def _domain_forms(domain: str) -> tuple[str, str] | None:
     """(normalized, IDNA ASCII) forms of an address's domain as email-validator finds them; None if invalid."""
     try:

@@ -78,7 +78,7 @@ def _national_digits(text: str) -> str | None:
     return "0" + digits
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)  # a list repeats numbers close together; more held ~23 MB for a 7 % hit rate
 def _today(national: str) -> Phone | None:
     # `national` is digits already (see _national_digits): the number is built directly rather
     # than through parse(), whose general-purpose text handling was half the normalizer's time.
