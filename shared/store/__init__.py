@@ -119,6 +119,9 @@ class StoreSession(Session):
             instance = model(**values)
             self.add(instance)
             return instance
+        return self._staged(model, values)
+
+    def _staged(self, model: type, values: dict[str, Any]) -> Row:
         defaults, made, key_of = _template(model)
         row = Row(defaults, **values)
         row.written = False
@@ -144,21 +147,19 @@ class StoreSession(Session):
         return IdentitySet([*super().new, *self.info.get(_ROWS, {}).values()])
 
     def insert_added(self) -> None:
-        """Inserts the objects added since the last flush, one statement per table, without the
-        unit of work's bookkeeping for each (a batch of leads adds thousands): they leave the
-        session, written. The staged rows are written too. Rows changed or deleted are left to the
-        next flush as usual."""
-        by_model: dict[type, list[dict[str, Any]]] = {}
+        """Inserts the objects added since the last flush with the staged rows, one statement per
+        table, without the unit of work's bookkeeping for each (a batch of leads adds thousands):
+        they leave the session, written. Rows changed or deleted are left to the next flush as usual."""
         added = list(super().new)
+        values = []
         for instance in added:
             state = inspect(instance)
-            columns = state.mapper.column_attrs
-            by_model.setdefault(state.class_, []).append(
-                {attr.key: state.dict[attr.key] for attr in columns if attr.key in state.dict})
+            values.append((state.class_, {attr.key: state.dict[attr.key] for attr in state.mapper.column_attrs
+                                          if attr.key in state.dict}))
         for instance in added:
             self.expunge(instance)
-        for model, rows in by_model.items():
-            self.execute(insert(model), rows)
+        for model, columns in values:
+            self._staged(model, columns)
         self.write_staged()
 
     def write_staged(self) -> None:
