@@ -18,6 +18,7 @@ event to the dead-letter topic and the batch runs again without it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import gc
 import logging
@@ -468,14 +469,15 @@ class ServiceRunner:
     def fire_due_deadlines(self, limit: int = 200) -> int:
         """Fires the due deadlines of this service's kinds, each once across every instance, and
         publishes again the firings an instance left unpublished (`shared.runner.deadlines`)."""
-        claimed = time.monotonic()
         try:
+            left = self._left_unpublished()  # read before any claim: the ledger's read is not a firing's time
+            claimed = time.monotonic()
+            again, again_outputs = deadlines.claim_again(self.batch, left) if left else ([], [])
             fired, outputs = deadlines.fire_due(self.batch, limit)
-            again, again_outputs = self._unpublished_firings()
         except OperationalError as exc:
             log.warning("the store failed, deadlines will fire later", extra={"error": str(exc).splitlines()[0]})
             return 0
-        fired, outputs = fired + again, outputs + again_outputs
+        fired, outputs = again + fired, again_outputs + outputs
         if not fired:
             return 0
         turn = self._next_turn()
@@ -500,18 +502,18 @@ class ServiceRunner:
             deadlines.mark_published(self.batch, fired)
         return len(fired)
 
-    def _unpublished_firings(self) -> tuple[list[str], list[Output]]:
+    def _left_unpublished(self) -> dict[str, dt.datetime]:
         """The firings left unpublished past `deadlines.REPUBLISH_AFTER` that the ledger does not hold,
-        claimed again with their outputs; those it holds are marked published."""
+        with when they were claimed; those it holds are marked published."""
         stale = deadlines.unpublished(self.batch)
         if not stale:
-            return [], []
+            return {}
         try:
             recorded = {message.key().decode() for message in read_committed(
                 self.settings, [fired_deadlines_topic(self.batch.group)], self.bound, self.batch.group)}
         except (KafkaException, Unsettled) as exc:
             log.warning("the ledger of fired deadlines cannot be read yet, deadlines published later",
                         extra={"error": str(exc)})
-            return [], []
+            return {}
         deadlines.mark_published(self.batch, [deadline_id for deadline_id in stale if deadline_id in recorded])
-        return deadlines.claim_again(self.batch, {i: at for i, at in stale.items() if i not in recorded})
+        return {deadline_id: at for deadline_id, at in stale.items() if deadline_id not in recorded}
