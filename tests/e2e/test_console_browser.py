@@ -5,7 +5,6 @@ the main pages are kept in var/screenshots (the test prints the folder)."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from shared.local.broker import free_port
 from tests.console_support import CUSTOMER, HANOI_LEAD, PASSWORD, console_app, seed
 
 pytestmark = pytest.mark.e2e
@@ -24,9 +24,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 def console_url(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'careflow.db'}"
     services = seed(url)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(console_app(url, services.publish), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

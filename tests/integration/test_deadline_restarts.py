@@ -45,11 +45,7 @@ def test_deadlines_due_fire_exactly_once_across_a_sigkill_of_replies_and_care_ca
     settings = settings_for(sqlite_url, clock_file=str(clock_file))
     ensure_all_topics(settings.kafka_bootstrap_servers, settings.partitions, settings.topic_prefix)
     sessions = session_factory(sqlite_url)
-    with sessions.begin() as session:  # e-mail-only leads waiting for a reply (the segmenter's deadlines)
-        for i in range(LEADS):
-            lead = f"mst:{i:010d}"
-            deadlines.schedule(session, reply_wait_id(lead), REPLY_WAIT, lead, START + dt.timedelta(hours=1),
-                               {"correlation_id": lead})
+    _reply_waits_due(sessions, range(LEADS))
     env = {"CAREFLOW_CLOCK_FILE": str(clock_file), "CAREFLOW_TICK_SECONDS": "0.2"}
 
     def start(name: str):
@@ -120,6 +116,7 @@ def test_deadlines_due_fire_exactly_once_across_a_sigkill_of_replies_and_care_ca
 
 
 def _reply_waits_due(sessions, leads: range) -> None:
+    """E-mail-only leads waiting for a reply (the segmenter's deadlines), due an hour after START."""
     with sessions.begin() as session:
         for i in leads:
             lead = f"mst:{i:010d}"

@@ -6,13 +6,13 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import urllib.request
 
 import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from shared.kafka import Publisher, ensure_all_topics
+from shared.local.broker import free_port
 from shared.operators import dlq
 from tests.support import TopicReader, start_service
 
@@ -21,9 +21,7 @@ pytestmark = pytest.mark.integration
 
 def test_outputs_too_large_or_refused_by_the_topic_dead_letter_their_event_and_the_rest_goes_on(
         settings_for, sqlite_url, tmp_path):
-    with socket.socket() as probe:  # a free port for the service's metrics
-        probe.bind(("127.0.0.1", 0))
-        metrics_port = probe.getsockname()[1]
+    metrics_port = free_port()
     settings = settings_for(sqlite_url, batch_size=100)
     bootstrap, prefix = settings.kafka_bootstrap_servers, settings.topic_prefix
     ensure_all_topics(bootstrap, settings.partitions, prefix)
