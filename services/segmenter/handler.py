@@ -37,11 +37,12 @@ def on_lead_normalized(event, ctx: Context) -> None:
     phones = _remember(event, ctx)
     if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
-    lifecycle.move(ctx, event.lead_id, Happening.NORMALIZED)
     if event.outreach_list == "insufficient":
+        lifecycle.move(ctx, event.lead_id, Happening.NORMALIZED)
         announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
         return
-    if not isinstance(lifecycle.move(ctx, event.lead_id, Happening.OUTREACH_STARTED), Moved):
+    if not isinstance(lifecycle.move_through(ctx, event.lead_id, Happening.NORMALIZED, Happening.OUTREACH_STARTED),
+                      Moved):
         return  # the lead moved on before its plan (escalated, supported on the hotline)
     _plan(ctx, event.lead_id, list(event.emails), [p.e164 for p in event.phones if p.type == "mobile"], phones,
           event.envelope.correlation_id)
@@ -129,22 +130,28 @@ def on_lead_worked(event, ctx: Context) -> None:
 
 def _remember(event, ctx: Context) -> list[DialNumber] | None:
     """Keeps the lead and its contacts; the new lead's numbers to dial, None when the lead was known."""
-    lead = ctx.session.get(OutreachLead, event.lead_id)
+    session = ctx.session
+    lead = session.get(OutreachLead, event.lead_id)
     known = lead is not None
-    if not known:
-        lead = ctx.session.stage(OutreachLead, lead_id=event.lead_id)
-    lead.tax_code, lead.province_code, lead.company_name = event.tax_code, event.province_code, event.company_name
+    if known:
+        lead.tax_code, lead.province_code, lead.company_name = event.tax_code, event.province_code, event.company_name
+    else:
+        session.stage(OutreachLead, lead_id=event.lead_id, tax_code=event.tax_code, province_code=event.province_code,
+                      company_name=event.company_name)
     contacts = [(p.e164, "phone", p.type) for p in event.phones if p.type in ("mobile", "landline", "voip")]
     contacts += [(address, "email", None) for address in event.emails]
-    added = []
+    numbers = []
     for position, (value, kind, phone_type) in enumerate(contacts):
-        if not known or ctx.session.get(Contact, (event.lead_id, value)) is None:
-            added.append(Row(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type,
-                             position=position, dead=False, given_by_customer=False))
-            # An erased person is planned for (the rules block them, saying why) but never stored again.
-            if not requests.consent_of(ctx, value).erased:
-                ctx.session.stage(Contact, **added[-1])
-    return None if known else [requests.dial_number(c) for c in added if c.kind == "phone"]
+        if known and session.get(Contact, (event.lead_id, value)) is not None:
+            continue
+        contact = Row(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type, position=position,
+                      dead=False, given_by_customer=False)
+        # An erased person is planned for (the rules block them, saying why) but never stored again.
+        if not requests.consent_of(ctx, value).erased:
+            session.stage(Contact, **contact)
+        if kind == "phone":
+            numbers.append(requests.dial_number(contact))
+    return None if known else numbers
 
 
 def on_consent_changed(event, ctx: Context) -> None:

@@ -25,15 +25,34 @@ def state_of(ctx: Context, lead_id: str) -> LeadState | None:
 def move(ctx: Context, lead_id: str, happening: Happening, by: str | None = None) -> Outcome:
     """Applies `happening` to the lead when its lifecycle allows it; the caller acts on a `Moved`
     (and on a `Stayed` where a repeat is harmless), never on a `Refused`."""
-    outcome = transition(state_of(ctx, lead_id), happening, by)
-    if isinstance(outcome, Refused):
-        refuse(ctx, lead_id, happening, outcome.state.stage, outcome.reason)
-    elif isinstance(outcome, Moved):
-        row = ctx.session.get(LeadStateRow, lead_id) or ctx.session.stage(LeadStateRow, lead_id=lead_id)
-        row.stage, row.owner, row.updated_at = outcome.state.stage.value, outcome.state.owner, ctx.now()
-        if outcome.state.stage is not Stage.IN_OUTREACH:
+    return _apply(ctx, lead_id, ((happening, by),))
+
+
+def move_through(ctx: Context, lead_id: str, *happenings: Happening) -> Outcome:
+    """`move` for each of `happenings` in turn, the lead's state read and written once: the last one's outcome."""
+    return _apply(ctx, lead_id, tuple((happening, None) for happening in happenings))
+
+
+def _apply(ctx: Context, lead_id: str, steps: tuple[tuple[Happening, str | None], ...]) -> Outcome:
+    row = ctx.session.get(LeadStateRow, lead_id)
+    state = None if row is None else LeadState(Stage(row.stage), row.owner)
+    moved = left_outreach = False
+    for happening, by in steps:
+        outcome = transition(state, happening, by)
+        if isinstance(outcome, Refused):
+            refuse(ctx, lead_id, happening, outcome.state.stage, outcome.reason)
+        elif isinstance(outcome, Moved):
+            state, moved = outcome.state, True
+            left_outreach |= state.stage is not Stage.IN_OUTREACH
+    if moved:
+        now = ctx.now()
+        if row is None:
+            ctx.session.stage(LeadStateRow, lead_id=lead_id, stage=state.stage.value, owner=state.owner, updated_at=now)
+        else:
+            row.stage, row.owner, row.updated_at = state.stage.value, state.owner, now
+        if left_outreach:
             # Out of outreach (supported on the hotline, escalated): the reply wait no longer applies.
-            deadlines.cancel(ctx.session, reply_wait_id(lead_id), ctx.now())
+            deadlines.cancel(ctx.session, reply_wait_id(lead_id), now)
     return outcome
 
 

@@ -14,13 +14,13 @@ from shared.domain import contact_rules as rules
 from shared.domain.calls import DialNumber
 from shared.domain.messages import outreach_email, outreach_sms
 from shared.service import Context
-from shared.store import Row
+from shared.store import Row, among
 from shared.store.models import BlockedRequest, CallTask, Consent, Contact, OutreachRequest
 
 DAY = dt.timedelta(hours=24)
 REPLY_WAIT = "reply_wait"
 _SENDS, _SENDS_SINCE = "careflow.recent_sends", "careflow.recent_sends_since"
-_SLICE = 10_000  # SQLite takes at most 32,766 parameters in a statement
+_UNKNOWN = rules.ConsentState.unknown()  # immutable: one for every contact with no consent row
 
 
 def reply_wait_id(lead_id: str) -> str:
@@ -31,7 +31,7 @@ def reply_wait_id(lead_id: str) -> str:
 def consent_of(ctx: Context, contact: str) -> rules.ConsentState:
     row = ctx.session.get(Consent, contact)
     if row is None:
-        return rules.ConsentState.unknown()
+        return _UNKNOWN
     return rules.ConsentState(granted=frozenset(map(rules.Channel, row.granted)),
                               withdrawn=frozenset(map(rules.Channel, row.withdrawn)),
                               dnc_listed=row.dnc_listed, erased=row.erased,
@@ -72,14 +72,12 @@ def _sends_in_memory(ctx: Context, contact: str, at: dt.datetime) -> list[Outrea
     since = ctx.session.info.get(_SENDS_SINCE)
     if since is None:
         since = ctx.session.info[_SENDS_SINCE] = ctx.now() - DAY
-        wanted = sorted(index)
-        for contact_ in wanted:
+        for contact_ in index:
             index[contact_] = []
-        for start in range(0, len(wanted), _SLICE):
-            for row in ctx.session.scalars(select(OutreachRequest).where(
-                    OutreachRequest.contact.in_(wanted[start:start + _SLICE]), OutreachRequest.marketing.is_(True),
-                    OutreachRequest.send_at > since)):
-                index[row.contact].append(row)
+        for row in ctx.session.scalars(select(OutreachRequest).where(
+                among(ctx.session, OutreachRequest.contact, index), OutreachRequest.marketing.is_(True),
+                OutreachRequest.send_at > since)):
+            index[row.contact].append(row)
     return index[contact] if at - DAY >= since else None
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from shared.service import Output
+from shared.store import among
 from shared.store.models import ProcessedEvent
 
 
@@ -31,7 +32,7 @@ def unpack(blob: bytes) -> list[Output]:
 def already_processed(session: Session, group: str, event_ids: set[str]) -> dict[str, list[Output]]:
     """The outputs of the events among `event_ids` that the group handled before."""
     rows = session.execute(select(ProcessedEvent.event_id, ProcessedEvent.outputs).where(
-        ProcessedEvent.consumer == group, ProcessedEvent.event_id.in_(event_ids)))
+        ProcessedEvent.consumer == group, among(session, ProcessedEvent.event_id, event_ids)))
     return {event_id: unpack(outputs) for event_id, outputs in rows}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import operator
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -10,13 +11,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, insert, inspect, select
+from sqlalchemy import ARRAY, Date, any_, bindparam, create_engine, event, func, insert, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.util import IdentitySet
 
-from shared.store.models import Base
+from shared.store.models import Base, UtcDateTime
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -58,6 +59,19 @@ def migrate(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(config, "head")
+
+
+def among(session: Session, column: Any, keys: Iterable[Any]) -> Any:
+    """`column IN keys` as one bound array (PostgreSQL) or JSON array (SQLite): compiled once, however
+    many keys, where an IN list costs SQLAlchemy a bound parameter per key at every execution (more
+    than the query itself for a batch's thousand keys), and SQLite takes at most 32,766 of them."""
+    keys = sorted(keys)
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return column.in_(select(func.json_each(bindparam("keys", json.dumps(keys))).table_valued("value").c.value))
+    if dialect == "postgresql":
+        return column == any_(bindparam("keys", keys, type_=ARRAY(column.type)))
+    return column.in_(keys)
 
 
 class Row(dict):
@@ -104,9 +118,9 @@ class StoreSession(Session):
             return
         (key_column,) = inspect(model).primary_key
         ordered = sorted(wanted)
-        # In slices: SQLite takes at most 32,766 parameters in a statement.
+        # In slices: a statement's array of keys stays bounded whatever the batch.
         rows = [row for start in range(0, len(ordered), _PREFETCH_SLICE)
-                for row in self.scalars(select(model).where(key_column.in_(ordered[start:start + _PREFETCH_SLICE])))]
+                for row in self.scalars(select(model).where(among(self, key_column, ordered[start:start + _PREFETCH_SLICE])))]
         self.info.setdefault(_HELD, []).extend(rows)
         self.info.setdefault(_ADDED, {})
         found = {getattr(row, key_column.key) for row in rows}
@@ -123,21 +137,26 @@ class StoreSession(Session):
 
     def _staged(self, model: type, values: dict[str, Any]) -> Row:
         defaults, made, key_of = _template(model)
-        row = Row(defaults, **values)
-        row.written = False
+        row = Row(defaults)
+        row.update(values)
+        object.__setattr__(row, "written", False)
         for column, make in made:  # a fresh dict or list for each row
             if column not in values:
                 row[column] = make(None)
-        staged = self.info.setdefault(_ROWS, {})
-        try:
-            key = (model, key_of(row))
-        except KeyError:  # numbered by the database on insert: found by no get()
+        info = self.info
+        staged = info.get(_ROWS)
+        if staged is None:
+            staged = info[_ROWS] = {}
+        ident = key_of(row)
+        if ident is None:  # numbered by the database on insert: found by no get()
             key = (model, (_NUMBERED, id(row)))
         else:
+            key = (model, ident)
             if key in staged:
-                raise ValueError(f"{model.__name__} {key[1]} staged twice")  # as the insert would fail
-            if _ABSENT in self.info:
-                self.info[_ABSENT].discard(key)
+                raise ValueError(f"{model.__name__} {ident} staged twice")  # as the insert would fail
+            absent = info.get(_ABSENT)
+            if absent:
+                absent.discard(key)
         staged[key] = row
         return row
 
@@ -175,22 +194,23 @@ class StoreSession(Session):
         for (model, columns), rows in sorted(by_shape.items(), key=lambda item: _TABLE_ORDER[item[0][0].__table__]):
             # Straight to the driver: SQLAlchemy's per-row parameter handling cost more than the insert.
             sql, parameters = _insert(model.__table__, columns, connection.dialect)
-            connection.exec_driver_sql(sql, [parameters(row) for row in rows])
+            connection.exec_driver_sql(sql, parameters(rows))
 
     def flush(self, objects: Any = None) -> None:
         self.write_staged()
         super().flush(objects)
 
     def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
-        if not kwargs and (_ROWS in self.info or _ABSENT in self.info):
+        info = self.info
+        if not kwargs and (_ROWS in info or _ABSENT in info):
             key = (entity, ident if isinstance(ident, tuple) else (ident,))
-            staged = self.info.get(_ROWS, {}).get(key)
-            if staged is not None:
-                return staged
-            if key in self.info.get(_ABSENT, ()):
+            staged = info.get(_ROWS)
+            if staged and key in staged:
+                return staged[key]
+            if key in info.get(_ABSENT, ()):
                 return None
             # Added in this batch and not flushed yet: the same object a flush and a query would find.
-            added = self.info.get(_ADDED, {}).get(key)
+            added = info.get(_ADDED, {}).get(key)
             if added is not None and inspect(added).pending:
                 return added
         return super().get(entity, ident, **kwargs)
@@ -219,7 +239,7 @@ def _no_longer_absent(session: Session, instance: Any) -> None:
 
 
 @functools.cache
-def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], Callable[[Row], tuple]]:
+def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], Callable[[Row], tuple | None]]:
     """A new row of `model`: its columns at their constant defaults (an autoincrement key left to
     the database), the columns whose default is made per row (dict, list), and its key's getter."""
     defaults: dict[str, Any] = {}
@@ -231,23 +251,40 @@ def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], Calla
             defaults[column.key] = column.default.arg
         elif not (column.primary_key and column.autoincrement is True):
             defaults[column.key] = None
-    keys = [column.key for column in model.__table__.primary_key.columns]
+    columns = model.__table__.primary_key.columns
+    keys = [column.key for column in columns]
     key_of = operator.itemgetter(*keys)
+    if any(column.autoincrement is True for column in columns):  # None until the database numbers it
+        return defaults, made, lambda row: tuple(row[key] for key in keys) if all(map(row.__contains__, keys)) else None
     return defaults, made, key_of if len(keys) > 1 else lambda row: (key_of(row),)
 
 
 @functools.cache
-def _insert(table: Any, columns: frozenset[str], dialect: Any) -> tuple[str, Callable[[Row], Any]]:
-    """The driver's INSERT for `table`'s `columns`, compiled once, and what turns a row into its
+def _insert(table: Any, columns: frozenset[str], dialect: Any) -> tuple[str, Callable[[list[Row]], list]]:
+    """The driver's INSERT for `table`'s `columns`, compiled once, and what turns rows into their
     parameters (each value through its column type's bind processing: UTC, JSON, dates on SQLite)."""
     compiled = insert(table).compile(dialect=dialect, column_keys=sorted(columns))
     names = list(compiled.positiontup) if compiled.positional else sorted(columns)
-    processors = [(name, table.c[name].type._cached_bind_processor(dialect)) for name in names]
-    if compiled.positional:
-        return compiled.string, lambda row: tuple(row[name] if process is None else process(row[name])
-                                                  for name, process in processors)
-    return compiled.string, lambda row: {name: row[name] if process is None else process(row[name])
-                                         for name, process in processors}
+    processors = [(name, table.c[name].type._cached_bind_processor(dialect),
+                   # Equal values convert alike (a UTC instant whatever its zone, a date): converted once.
+                   isinstance(table.c[name].type, (UtcDateTime, Date))) for name in names]
+
+    def parameters(rows: list[Row]) -> list:
+        values = []
+        for name, process, once in processors:
+            column = [row[name] for row in rows]
+            if process is not None and once:
+                # A batch's rows mostly carry the same few instants (its clock's now).
+                converted = {value: process(value) for value in set(column)}
+                column = [converted[value] for value in column]
+            elif process is not None:
+                column = list(map(process, column))
+            values.append(column)
+        if compiled.positional:
+            return list(zip(*values))
+        return [dict(zip(names, row)) for row in zip(*values)]
+
+    return compiled.string, parameters
 
 
 def session_factory(url: str, for_writes: bool = False) -> sessionmaker[StoreSession]:
