@@ -130,3 +130,19 @@ def test_a_row_staged_in_a_savepoint_is_rolled_back_with_it(sessions):
     with sessions() as session:
         assert session.get(OutreachLead, "L3") is None
         assert session.get(OutreachLead, "L4").province_code == "01"
+
+
+def test_more_staged_rows_than_one_statement_takes_are_all_stored_in_order_with_their_own_instants(sessions):
+    # 9,000 rows of 4 columns: more than SQLite's 32,766 parameters a statement. The same instant in
+    # two zones, and instants that differ by a second, each stored as itself (converted once a batch).
+    at = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    instants = [at, at.astimezone(dt.timezone.utc), at + dt.timedelta(seconds=1)]
+    with sessions.begin() as session:
+        for i in range(9_000):
+            session.stage(BlockedRequest, lead_id=f"L{i}", channel="sms", reason="no_consent", decided_at=instants[i % 3])
+    with sessions() as session:
+        stored = list(session.execute(select(BlockedRequest.blocked_id, BlockedRequest.lead_id, BlockedRequest.decided_at)
+                                      .order_by(BlockedRequest.blocked_id)))
+    assert [(number, lead, decided) for number, lead, decided in stored] == [
+        (i + 1, f"L{i}", instants[i % 3]) for i in range(9_000)]
+    assert {decided.utcoffset() for _, _, decided in stored} == {dt.timedelta(0)}
