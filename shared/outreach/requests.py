@@ -5,6 +5,7 @@ segmenter, the replies and call-outcome services, the profile call-back)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
 from sqlalchemy import inspect, select
@@ -32,11 +33,18 @@ def consent_of(ctx: Context, contact: str) -> rules.ConsentState:
     row = ctx.session.get(Consent, contact)
     if row is None:
         return _UNKNOWN
-    return rules.ConsentState(granted=frozenset(map(rules.Channel, row.granted)),
-                              withdrawn=frozenset(map(rules.Channel, row.withdrawn)),
-                              dnc_listed=row.dnc_listed, erased=row.erased,
+    return _consent_state(tuple(row.granted), tuple(row.withdrawn), row.dnc_listed, row.erased,
+                          tuple(sorted((row.agreed_hours or {}).items())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _consent_state(granted: tuple[str, ...], withdrawn: tuple[str, ...], dnc_listed: bool, erased: bool,
+                   agreed_hours: tuple[tuple[str, str], ...]) -> rules.ConsentState:
+    """A consent row's state, made once for each of the few shapes consent rows take."""
+    return rules.ConsentState(granted=frozenset(map(rules.Channel, granted)),
+                              withdrawn=frozenset(map(rules.Channel, withdrawn)), dnc_listed=dnc_listed, erased=erased,
                               agreed_hours=tuple((rules.Channel(channel), rules.parse_agreed_hours(hours))
-                                                 for channel, hours in sorted((row.agreed_hours or {}).items())))
+                                                 for channel, hours in agreed_hours))
 
 
 def record_consent(ctx: Context, contact: str, state: rules.ConsentState) -> None:

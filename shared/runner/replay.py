@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.service import Output
-from shared.store import among
+from shared.store import StoreSession, among
 from shared.store.models import ProcessedEvent
 
 
@@ -40,9 +40,9 @@ def record_processed(session: Session, group: str, event_id: str, outputs: list[
     session.add(ProcessedEvent(consumer=group, event_id=event_id, processed_at=at, outputs=pack(outputs)))
 
 
-def record_all_processed(session: Session, group: str, handled: dict[str, list[Output]], at: dt.datetime) -> None:
-    """Records a batch's handled events in one statement (Core: no ORM bookkeeping per row)."""
-    if handled:
-        session.connection().execute(insert(ProcessedEvent.__table__), [
-            {"consumer": group, "event_id": event_id, "processed_at": at, "outputs": pack(outputs)}
-            for event_id, outputs in handled.items()])
+def record_all_processed(session: StoreSession, group: str, handled: dict[str, list[Output]],
+                         at: dt.datetime) -> None:
+    """Records a batch's handled events as staged rows, written at once (one statement per table)."""
+    for event_id, outputs in handled.items():
+        session.stage(ProcessedEvent, consumer=group, event_id=event_id, processed_at=at, outputs=pack(outputs))
+    session.write_staged()

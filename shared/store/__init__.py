@@ -121,10 +121,10 @@ class StoreSession(Session):
         # In slices: a statement's array of keys stays bounded whatever the batch.
         slices = [ordered[start:start + _PREFETCH_SLICE] for start in range(0, len(ordered), _PREFETCH_SLICE)]
         rows = [row for keys_ in slices for row in self.scalars(select(model).where(among(self, key_column, keys_)))]
-        self.info.setdefault(_HELD, []).extend(rows)
+        found = {(model, (getattr(row, key_column.key),)): row for row in rows}
+        self.info.setdefault(_FOUND, {}).update(found)
         self.info.setdefault(_ADDED, {})
-        found = {getattr(row, key_column.key) for row in rows}
-        self.info.setdefault(_ABSENT, set()).update((model, (key,)) for key in wanted - found)
+        self.info.setdefault(_ABSENT, set()).update(key for key in ((model, (key,)) for key in wanted) if key not in found)
 
     def stage(self, model: type, **values: Any) -> Any:
         """A new row of `model` with `values` (the others at their column defaults): a `Row` written
@@ -209,6 +209,12 @@ class StoreSession(Session):
                 return staged[key]
             if key in info.get(_ABSENT, ()):
                 return None
+            # Prefetched: the identity map's object, without Session.get's own look-up.
+            found = info.get(_FOUND, {}).get(key)
+            if found is not None:
+                state = inspect(found)
+                if state.persistent and not state.expired:
+                    return found
             # Added in this batch and not flushed yet: the same object a flush and a query would find.
             added = info.get(_ADDED, {}).get(key)
             if added is not None and inspect(added).pending:
@@ -216,7 +222,7 @@ class StoreSession(Session):
         return super().get(entity, ident, **kwargs)
 
 
-_ABSENT, _ADDED, _HELD, _ROWS = "careflow.absent", "careflow.added", "careflow.held", "careflow.rows"
+_ABSENT, _ADDED, _FOUND, _ROWS = "careflow.absent", "careflow.added", "careflow.found", "careflow.rows"
 _PREFETCH_SLICE = 10_000
 _SQLITE_PARAMETERS = 32_766  # the most SQLite takes in a statement
 _NUMBERED = object()
@@ -254,10 +260,12 @@ def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], Calla
             defaults[column.key] = None
     columns = model.__table__.primary_key.columns
     keys = [column.key for column in columns]
-    key_of = operator.itemgetter(*keys)
-    if any(column.autoincrement is True for column in columns):  # None until the database numbers it
-        return defaults, made, lambda row: tuple(row[key] for key in keys) if all(map(row.__contains__, keys)) else None
-    return defaults, made, key_of if len(keys) > 1 else lambda row: (key_of(row),)
+    get = operator.itemgetter(*keys)
+    key_of = get if len(keys) > 1 else lambda row: (get(row),)
+    numbered = [column.key for column in columns if column.autoincrement is True]
+    if numbered:  # None until the database numbers it
+        return defaults, made, lambda row: key_of(row) if numbered[0] in row else None
+    return defaults, made, key_of
 
 
 @functools.cache
