@@ -10,8 +10,8 @@ from services import load
 from services.segmenter import handler as segmenter_handler
 from shared.domain.contact_rules import ContactPolicy
 from shared.service import Service
-from shared.store.models import (Consent, ConsentEvidence, Contact, Deadline, OutreachLead, OutreachRequest,
-                                 ProcessedEvent)
+from shared.store.models import (Consent, ConsentEvidence, Contact, Deadline, LeadStateRow, LifecycleRefusal,
+                                 OutreachLead, OutreachRequest, ProcessedEvent)
 from tests.handlers import MORNING, InProcess
 
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -293,3 +293,18 @@ def test_a_read_only_service_that_stages_a_row_is_refused_and_nothing_is_written
     assert b"reads the store only" in dict(dead.headers)["error"]
     with reader.session() as session:
         assert session.scalars(select(Consent)).all() == []
+
+
+def test_a_lead_supported_before_its_plan_is_neither_contacted_nor_escalated_and_the_refused_outreach_is_kept():
+    # Supported on the hotline before the segmenter saw it: normalized stays "supported", outreach is refused.
+    segmenter = InProcess(load("segmenter"))
+    granted(segmenter, MOBILE)
+    with segmenter.session() as session, session.begin():
+        session.add(LeadStateRow(lead_id="mst:0100233488", stage="supported", owner=None, updated_at=segmenter.now))
+    emitted = segmenter.handle("lead-normalized", **normalized(phones=[(MOBILE, "mobile")]))
+    assert emitted.types() == []
+    with segmenter.session() as session:
+        assert session.get(LeadStateRow, "mst:0100233488").stage == "supported"
+        assert [(r.happening, r.stage) for r in session.scalars(select(LifecycleRefusal))] == [
+            ("outreach_started", "supported")]
+        assert session.scalar(select(func.count()).select_from(OutreachRequest)) == 0
