@@ -68,9 +68,9 @@ def among(session: Session, column: Any, keys: Iterable[Any]) -> Any:
     keys = sorted(keys)
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        return column.in_(select(func.json_each(bindparam("keys", json.dumps(keys))).table_valued("value").c.value))
+        return column.in_(select(func.json_each(bindparam(None, json.dumps(keys))).table_valued("value").c.value))
     if dialect == "postgresql":
-        return column == any_(bindparam("keys", keys, type_=ARRAY(column.type)))
+        return column == any_(bindparam(None, keys, type_=ARRAY(column.type)))
     return column.in_(keys)
 
 
@@ -124,7 +124,8 @@ class StoreSession(Session):
         found = {(model, (getattr(row, key_column.key),)): row for row in rows}
         self.info.setdefault(_FOUND, {}).update(found)
         self.info.setdefault(_ADDED, {})
-        self.info.setdefault(_ABSENT, set()).update(key for key in ((model, (key,)) for key in wanted) if key not in found)
+        self.info.setdefault(_ABSENT, set()).update(
+            absent for absent in ((model, (key,)) for key in wanted) if absent not in found)
 
     def stage(self, model: type, **values: Any) -> Any:
         """A new row of `model` with `values` (the others at their column defaults): a `Row` written

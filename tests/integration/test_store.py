@@ -139,10 +139,11 @@ def test_more_staged_rows_than_one_statement_takes_are_all_stored_in_order_with_
     instants = [at, at.astimezone(dt.timezone.utc), at + dt.timedelta(seconds=1)]
     with sessions.begin() as session:
         for i in range(9_000):
-            session.stage(BlockedRequest, lead_id=f"L{i}", channel="sms", reason="no_consent", decided_at=instants[i % 3])
+            session.stage(BlockedRequest, lead_id=f"L{i}", channel="sms", reason="no_consent",
+                          decided_at=instants[i % 3])
     with sessions() as session:
-        stored = list(session.execute(select(BlockedRequest.blocked_id, BlockedRequest.lead_id, BlockedRequest.decided_at)
-                                      .order_by(BlockedRequest.blocked_id)))
+        stored = list(session.execute(select(BlockedRequest.blocked_id, BlockedRequest.lead_id,
+                                             BlockedRequest.decided_at).order_by(BlockedRequest.blocked_id)))
     assert [(number, lead, decided) for number, lead, decided in stored] == [
         (i + 1, f"L{i}", instants[i % 3]) for i in range(9_000)]
     assert {decided.utcoffset() for _, _, decided in stored} == {dt.timedelta(0)}
