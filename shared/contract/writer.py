@@ -1,0 +1,279 @@
+"""An event's fields checked against its schema's types and written as Avro binary in one pass.
+
+Compiled once per schema into nested functions, one per field type. fastavro's writer accepts
+wrong types (a str for a boolean, an int for a string in some versions, any iterable for an
+array), which is why emitted events were validated by pydantic first and then walked again by
+fastavro; here the type test is the write. Stricter than pydantic's lax mode, never looser: a
+value of the schema's type is the only thing written (no "1" for an int, no 1 for a boolean).
+The bytes are what fastavro writes for the same record (tests compare them for every event).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from typing import Any, Callable
+
+from fastavro.logical_writers import LOGICAL_WRITERS
+from pydantic import BaseModel
+
+# A writer appends the value's Avro encoding to `out` and returns the value as the event holds it
+# (a record as a dict, an array as a list); it raises _Misfit when the value is not of its type.
+Writer = Callable[[Any, bytearray], Any]
+
+
+class FieldTypeError(ValueError):
+    """A field's value is not of its schema's type (or a field is missing or unknown): the event is
+    not written. The message names the field by its path, never its value (it may be personal)."""
+
+
+_ABSENT = object()
+
+
+class _Misfit(Exception):
+    def __init__(self, expected: str, value: Any = _ABSENT, path: tuple = ()):
+        self.expected, self.value, self.path = expected, value, path
+
+    def within(self, step: str | int) -> _Misfit:
+        self.path = (step, *self.path)
+        return self
+
+
+def _path(path: tuple) -> str:
+    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path).lstrip(".")
+
+
+_LONG = (-(1 << 63), 1 << 63)
+_INT = (-(1 << 31), 1 << 31)
+_SMALL = [bytes([n]) for n in range(128)]
+
+
+def _varint(n: int) -> bytes:
+    """Avro's zig-zag variable-length encoding of an int or long already checked in range."""
+    n = (n << 1) ^ (n >> 63)
+    if n < 128:
+        return _SMALL[n]
+    encoded = bytearray()
+    while n > 127:
+        encoded.append((n & 127) | 128)
+        n >>= 7
+    encoded.append(n)
+    return bytes(encoded)
+
+
+def _string(value: Any, out: bytearray) -> Any:
+    if not isinstance(value, str):
+        raise _Misfit("a string", value)
+    try:
+        encoded = value.encode()
+    except UnicodeEncodeError:
+        raise _Misfit("a string encodable as UTF-8", value) from None
+    out += _varint(len(encoded))
+    out += encoded
+    return value
+
+
+def _bytes(value: Any, out: bytearray) -> Any:
+    if not isinstance(value, bytes):
+        raise _Misfit("bytes", value)
+    out += _varint(len(value))
+    out += value
+    return value
+
+
+def _boolean(value: Any, out: bytearray) -> Any:
+    if value is True:
+        out.append(1)
+    elif value is False:
+        out.append(0)
+    else:
+        raise _Misfit("a boolean", value)
+    return value
+
+
+def _integer(low: int, high: int, name: str) -> Writer:
+    def write(value: Any, out: bytearray) -> Any:
+        if type(value) is not int or not low <= value < high:  # a bool is not an int here
+            raise _Misfit(f"an {name} (a whole number from {low} to {high - 1})", value)
+        out += _varint(value)
+        return value
+    return write
+
+
+def _real(code: str) -> Writer:
+    pack = struct.Struct(code).pack
+
+    def write(value: Any, out: bytearray) -> Any:
+        if type(value) not in (float, int):
+            raise _Misfit("a number", value)
+        out += pack(value)
+        return value
+    return write
+
+
+def _null(value: Any, out: bytearray) -> Any:
+    if value is not None:
+        raise _Misfit("null", value)
+    return None
+
+
+def _timestamp(logical: str, kind: type) -> Writer:
+    """A datetime (a date) through fastavro's own conversion to the long (int) it writes."""
+    prepare = LOGICAL_WRITERS[logical]
+    exact = kind is dt.date  # a datetime is a date subclass, and not a date here
+
+    def write(value: Any, out: bytearray) -> Any:
+        if (type(value) is not kind) if exact else not isinstance(value, kind):
+            raise _Misfit(f"a {kind.__name__}", value)
+        out += _varint(prepare(value, None))
+        return value
+    return write
+
+
+_PRIMITIVES: dict[str, Writer] = {
+    "string": _string, "bytes": _bytes, "boolean": _boolean, "null": _null,
+    "int": _integer(*_INT, "int"), "long": _integer(*_LONG, "long"), "double": _real("<d"), "float": _real("<f"),
+}
+_LOGICAL: dict[str, Writer] = {
+    "long-timestamp-millis": _timestamp("long-timestamp-millis", dt.datetime),
+    "int-date": _timestamp("int-date", dt.date),
+}
+
+
+def _union(branches: list, named: dict[str, Writer]) -> Writer:
+    members = [b for b in branches if b != "null"]
+    if len(members) != 1 or len(branches) != 2:
+        raise ValueError(f"only nullable unions of one type are supported, got {branches}")
+    null_index, value_index = _varint(branches.index("null")), _varint(branches.index(members[0]))
+    inner = _compile(members[0], named)
+
+    def write(value: Any, out: bytearray) -> Any:
+        if value is None:
+            out += null_index
+            return None
+        out += value_index
+        try:
+            return inner(value, out)
+        except _Misfit as misfit:
+            if not misfit.path:
+                misfit.expected += " or null"
+            raise
+    return write
+
+
+def _array(items: Any, named: dict[str, Writer]) -> Writer:
+    inner = _compile(items, named)
+
+    def write(value: Any, out: bytearray) -> Any:
+        if type(value) not in (list, tuple):
+            raise _Misfit("a list", value)
+        written = []
+        if value:
+            out += _varint(len(value))  # one block, as fastavro writes it
+            for index, item in enumerate(value):
+                try:
+                    written.append(inner(item, out))
+                except _Misfit as misfit:
+                    raise misfit.within(index) from None
+        out.append(0)
+        return written
+    return write
+
+
+def _map(values: Any, named: dict[str, Writer]) -> Writer:
+    inner = _compile(values, named)
+
+    def write(value: Any, out: bytearray) -> Any:
+        if type(value) is not dict:
+            raise _Misfit("a mapping", value)
+        written = {}
+        if value:
+            out += _varint(len(value))
+            for key, item in value.items():
+                _string(key, out)
+                try:
+                    written[key] = inner(item, out)
+                except _Misfit as misfit:
+                    raise misfit.within(key) from None
+        out.append(0)
+        return written
+    return write
+
+
+def _enum(symbols: list[str]) -> Writer:
+    indices = {symbol: _varint(i) for i, symbol in enumerate(symbols)}
+    expected = "one of " + ", ".join(symbols)
+
+    def write(value: Any, out: bytearray) -> Any:
+        index = indices.get(value) if isinstance(value, str) else None
+        if index is None:
+            raise _Misfit(expected, value)
+        out += index
+        return str(value)
+    return write
+
+
+def _record(schema: dict, named: dict[str, Writer]) -> Writer:
+    fields = [(f["name"], _compile(f["type"], named), f.get("default", _ABSENT)) for f in schema["fields"]]
+    names = frozenset(name for name, _, _ in fields)
+
+    def write(value: Any, out: bytearray) -> Any:
+        if isinstance(value, BaseModel):  # a nested model the caller built: its fields are written (and checked)
+            value = value.__dict__
+        elif type(value) is not dict:
+            raise _Misfit("a record", value)
+        if not names.issuperset(value):
+            unknown = sorted(set(value) - names)
+            raise _Misfit("no such field", path=(unknown[0],))
+        record = {}
+        for name, inner, default in fields:
+            field_value = value.get(name, _ABSENT)
+            if field_value is _ABSENT:
+                if default is _ABSENT:
+                    raise _Misfit("a value (the field is required)", path=(name,))
+                field_value = default.copy() if isinstance(default, (list, dict)) else default
+            try:
+                record[name] = inner(field_value, out)
+            except _Misfit as misfit:
+                raise misfit.within(name) from None
+        return record
+    return write
+
+
+def _compile(avro_type: Any, named: dict[str, Writer]) -> Writer:
+    if isinstance(avro_type, str):
+        return _PRIMITIVES.get(avro_type) or named[avro_type]
+    if isinstance(avro_type, list):
+        return _union(avro_type, named)
+    kind = avro_type["type"]
+    logical = f"{kind}-{avro_type['logicalType']}" if "logicalType" in avro_type else None
+    if logical in _LOGICAL:
+        return _LOGICAL[logical]
+    if kind == "array":
+        return _array(avro_type["items"], named)
+    if kind == "map":
+        return _map(avro_type["values"], named)
+    if kind == "enum":
+        written = _enum(avro_type["symbols"])
+    elif kind == "record":
+        written = _record(avro_type, named)
+    else:
+        return _compile(kind, named)
+    named[avro_type["name"]] = written
+    if "namespace" in avro_type:
+        named[f"{avro_type['namespace']}.{avro_type['name']}"] = written
+    return written
+
+
+def writer(event_type: str, schema: dict) -> Callable[[Any, bytearray], dict]:
+    """`write(fields, out)`: appends the record's Avro body to `out` and returns the record as
+    written (defaults filled in, nested records as dicts), or raises FieldTypeError naming the field."""
+    record = _compile(schema, {})
+
+    def write(fields: Any, out: bytearray) -> dict:
+        try:
+            return record(fields, out)
+        except _Misfit as misfit:
+            got = "" if misfit.value is _ABSENT else f", got {type(misfit.value).__name__}"
+            raise FieldTypeError(f"{event_type}.{_path(misfit.path)}: expected {misfit.expected}{got}") from None
+    return write
