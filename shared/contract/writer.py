@@ -213,31 +213,64 @@ def _enum(symbols: list[str]) -> Writer:
     return write
 
 
-def _record(schema: dict, named: dict[str, Writer]) -> Writer:
-    fields = [(f["name"], _compile(f["type"], named), f.get("default", _ABSENT)) for f in schema["fields"]]
-    names = frozenset(name for name, _, _ in fields)
+# Strings and booleans, alone or nullable, are most fields: a record's function writes them in
+# its own body (the same tests and bytes as _string and _boolean), without a call per field.
+_INLINE = {
+    "string": ["if v.__class__ is not str and not isinstance(v, str):", "    raise _Misfit('a string{or_null}', v)",
+               "b = v.encode()", "n = len(b)", "out += _SMALL[n << 1] if n < 64 else _varint(n)", "out += b"],
+    "boolean": ["if v is True:", "    out.append(1)", "elif v is False:", "    out.append(0)", "else:",
+                "    raise _Misfit('a boolean{or_null}', v)"],
+}
 
-    def write(value: Any, out: bytearray) -> Any:
-        if isinstance(value, BaseModel):  # a nested model the caller built: its fields are written (and checked)
-            value = value.__dict__
-        elif type(value) is not dict:
-            raise _Misfit("a record", value)
-        if not names.issuperset(value):
-            unknown = sorted(set(value) - names)
-            raise _Misfit("no such field", path=(unknown[0],))
-        record = {}
-        for name, inner, default in fields:
-            field_value = value.get(name, _ABSENT)
-            if field_value is _ABSENT:
-                if default is _ABSENT:
-                    raise _Misfit("a value (the field is required)", path=(name,))
-                field_value = default.copy() if isinstance(default, (list, dict)) else default
-            try:
-                record[name] = inner(field_value, out)
-            except _Misfit as misfit:
-                raise misfit.within(name) from None
-        return record
-    return write
+
+def _inlined(avro_type: Any) -> list[str] | None:
+    """The lines that write a field of this type from `v` in a record's function, if it is inlined."""
+    if isinstance(avro_type, str):
+        return [line.format(or_null="") for line in _INLINE.get(avro_type, ())] or None
+    if isinstance(avro_type, list) and len(avro_type) == 2 and "null" in avro_type:
+        (member,) = [t for t in avro_type if t != "null"]
+        if not isinstance(member, str) or member not in _INLINE:
+            return None
+        null_index, value_index = avro_type.index("null"), avro_type.index(member)
+        return ["if v is None:", f"    out.append({null_index << 1})", "else:", f"    out.append({value_index << 1})",  # zig-zag
+                *("    " + line.format(or_null=" or null") for line in _INLINE[member])]
+    return None
+
+
+def _record(schema: dict, named: dict[str, Writer]) -> Writer:
+    """A function generated for the record: each field's value taken (or its default), checked and
+    written in turn; a misfit names the field."""
+    names = frozenset(f["name"] for f in schema["fields"])
+    scope: dict[str, Any] = {"_Misfit": _Misfit, "_ABSENT": _ABSENT, "_SMALL": _SMALL, "_varint": _varint,
+                             "BaseModel": BaseModel, "names": names}
+    lines = ["def write(value, out):",
+             "    if value.__class__ is not dict:",
+             "        if not isinstance(value, BaseModel):",
+             "            raise _Misfit('a record', value)",
+             "        value = value.__dict__  # a nested model the caller built: its fields are written (and checked)",
+             "    if not names.issuperset(value):",
+             "        raise _Misfit('no such field', path=(min(set(value) - names),))",
+             "    record = {}"]
+    for i, field in enumerate(schema["fields"]):
+        name = field["name"]
+        lines += [f"    v = value.get({name!r}, _ABSENT)", "    if v is _ABSENT:"]
+        if "default" not in field:
+            lines.append(f"        raise _Misfit('a value (the field is required)', path=({name!r},))")
+        else:
+            scope[f"default_{i}"] = field["default"]
+            copied = ".copy()" if isinstance(field["default"], (list, dict)) else ""
+            lines.append(f"        v = default_{i}{copied}")
+        inline = _inlined(field["type"])
+        if inline is None:
+            scope[f"write_{i}"] = _compile(field["type"], named)
+            inline = [f"v = write_{i}(v, out)"]
+        lines += ["    try:", *("        " + line for line in inline), f"        record[{name!r}] = v",
+                  "    except _Misfit as misfit:", f"        raise misfit.within({name!r}) from None",
+                  "    except UnicodeEncodeError:",
+                  f"        raise _Misfit('a string encodable as UTF-8', v, ({name!r},)) from None"]
+    lines.append("    return record")
+    exec(compile("\n".join(lines), f"<writer of {schema['name']}>", "exec"), scope)
+    return scope["write"]
 
 
 def _compile(avro_type: Any, named: dict[str, Writer]) -> Writer:
