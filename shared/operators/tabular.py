@@ -97,6 +97,13 @@ def _cells(row: list, mapping: dict[str, int]) -> dict[str, str | None]:
     return values
 
 
+def _text_cells(row: list[str], mapping: dict[str, int]) -> dict[str, str | None]:
+    """`_cells` of a CSV row, whose cells are all text: a fifth of an import's CPU went to `_cell_text`'s type checks."""
+    width = len(row)
+    return {field_name: (unicodedata.normalize("NFC", row[index]).strip() or None) if index < width else None
+            for field_name, index in mapping.items()}
+
+
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # Without a BOM and not UTF-8, an operator's file is Vietnamese Windows (or Western Windows when it
 # has no Vietnamese letter), or UTF-16 that lost its BOM; charset-normalizer tells them apart.
@@ -146,11 +153,11 @@ def _csv_rows(path, aliases, required, overrides, progress):
         mapping = column_map([_cell_text(h) for h in header], aliases, required, overrides)
         with _maybe_progress(progress, size, f"reading {path.name}") as advance:
             for number, row in enumerate(reader, start=1):
-                if not any(cell.strip() for cell in row):
+                if not "".join(row).strip():
                     continue
                 if number % 2000 == 0:
                     advance(raw.tell())
-                yield number, _cells(row, mapping)
+                yield number, _text_cells(row, mapping)
             advance(size)
 
 
