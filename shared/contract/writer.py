@@ -1,9 +1,9 @@
 """An event's fields checked against its schema's types and written as Avro binary in one pass.
 
-Compiled once per schema into nested functions, one per field type. fastavro's writer accepts
-wrong types (a str for a boolean, an int for a string in some versions, any iterable for an
-array), which is why emitted events were validated by pydantic first and then walked again by
-fastavro; here the type test is the write. Stricter than pydantic's lax mode, never looser: a
+Compiled once per schema: a function generated per record, calling small writers for the field
+types it does not write itself. fastavro's writer accepts wrong types (it writes the string "no"
+as true, the string "xy" as the array ["x", "y"]), which is why emitted events were validated by
+pydantic first and then walked again by fastavro; here the type test is the write. Stricter than pydantic's lax mode, never looser: a
 value of the schema's type is the only thing written (no "1" for an int, no 1 for a boolean).
 The bytes are what fastavro writes for the same record (tests compare them for every event).
 """
