@@ -20,6 +20,7 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 from pydantic import BaseModel, ConfigDict, create_model
 
 from schemas import SCHEMA_DIR
+from shared.contract.writer import writer
 
 ENVELOPE_NAME = "careflow.events.Envelope"
 # The field that keys an event, so that everything about one lead, case, subscriber or contact
@@ -61,6 +62,7 @@ class Contract:
         self.model = _model_for_record(schema)
         self.construct = constructor(self.model)
         self.record = recorder(self.model)
+        self.write = writer(event_type, schema)
 
     def key_of(self, event: BaseModel) -> str:
         return getattr(event, self.key_field)

@@ -16,6 +16,7 @@ _UNOBFUSCATE = (
     (re.compile(r"mailto:([^\s?;,]*)(\?\S*)?", re.I), r" \1 ", ":"),   # "mailto:a@b.vn?subject=…"
     (re.compile(r"[^<>;,\n]*<([^<>@\s]+@[^<>\s]+)>"), r" \1 ", "<"),    # "Nguyễn Văn A <a@b.vn>"
 )
+_SPACE = re.compile(r"\s")  # the characters str.isspace() calls spaces, every one of them
 _EDGE = "<>\"'()[]{}.:"  # quotes, brackets and sentence punctuation around an address
 
 
@@ -33,7 +34,7 @@ def normalize_email(text: str | None) -> str | None:
 
 def _validated(text: str) -> str | None:
     candidate = text.strip().strip(_EDGE).lower()
-    if not candidate or any(c.isspace() for c in candidate):
+    if not candidate or _SPACE.search(candidate):
         return None
     # Most addresses are a plain ASCII local part at a domain many other addresses share: the
     # domain's checks (IDNA, special-use names, label rules: most of email-validator's time) are

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import Callable
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -63,9 +64,12 @@ class Phone:
         return digits if digits.startswith(("1800", "1900")) else "0" + digits
 
 
+_NOT_DIGITS = re.compile(r"\D")
+
+
 def _national_digits(text: str) -> str | None:
     """The number's national digits (with the leading 0, except 1800/1900), from any writing."""
-    digits = re.sub(r"\D", "", text)
+    digits = _NOT_DIGITS.sub("", text)
     international = "+" in text or digits.startswith("0084")
     if digits.startswith("0084"):
         digits = digits[4:]
@@ -95,50 +99,46 @@ def _today(national: str) -> Phone | None:
 
 def vietnamese_number_type(significant: str) -> PhoneNumberType:
     """libphonenumber's `number_type` of +84 `significant`, its own test on its own Vietnamese
-    metadata, without the general machinery around it (region lookup, pattern cache per match)."""
-    general, in_turn, fixed_line, mobile, same_pattern = _vietnamese_descriptions()
-    if not _matches(significant, general):
+    metadata, without the general machinery around it (region lookup, a pattern match per type)."""
+    types, kinds, fixed_line_or_mobile = _vietnamese_types()
+    match = types.fullmatch(significant)
+    if match is None:
         return PhoneNumberType.UNKNOWN
-    for kind, description in in_turn:
-        if _matches(significant, description):
-            return kind
-    if _matches(significant, fixed_line):
-        return (PhoneNumberType.FIXED_LINE_OR_MOBILE if same_pattern or _matches(significant, mobile)
-                else PhoneNumberType.FIXED_LINE)
-    if not same_pattern and _matches(significant, mobile):
-        return PhoneNumberType.MOBILE
-    return PhoneNumberType.UNKNOWN
-
-
-_Description = tuple[frozenset[int], "re.Pattern[str] | None"] | None
-
-
-def _matches(significant: str, description: _Description) -> bool:
-    if description is None:
-        return False
-    lengths, pattern = description
-    if lengths and len(significant) not in lengths:
-        return False
-    return pattern is not None and pattern.fullmatch(significant) is not None
+    kind = kinds[match.lastgroup]
+    if kind == PhoneNumberType.FIXED_LINE and fixed_line_or_mobile(significant):
+        return PhoneNumberType.FIXED_LINE_OR_MOBILE
+    return kind
 
 
 @lru_cache(maxsize=1)
-def _vietnamese_descriptions():
-    """Vietnam's number descriptions from libphonenumber's metadata, in the order its type test reads them."""
+def _vietnamese_types() -> tuple[re.Pattern[str], dict[str, int], Callable[[str], bool]]:
+    """Vietnam's number descriptions from libphonenumber's metadata as one pattern, read as its
+    type test reads them: the number must match the general description, and its type is the
+    first description in turn that it matches whole (each with its possible lengths); a fixed
+    line is a fixed line or mobile when it also matches the mobile description."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region("VN")
 
-    def description(desc) -> _Description:
-        if desc is None:
+    def pattern(desc) -> str | None:
+        if desc is None or not desc.national_number_pattern:
             return None
-        pattern = desc.national_number_pattern
-        return frozenset(desc.possible_length or ()), re.compile(pattern) if pattern else None
+        lengths = "|".join(f".{{{n}}}" for n in desc.possible_length or ())
+        return (f"(?=(?:{lengths})\\Z)" if lengths else "") + f"(?:{desc.national_number_pattern})"
 
     in_turn = [(PhoneNumberType.PREMIUM_RATE, metadata.premium_rate), (PhoneNumberType.TOLL_FREE, metadata.toll_free),
                (PhoneNumberType.SHARED_COST, metadata.shared_cost), (PhoneNumberType.VOIP, metadata.voip),
                (PhoneNumberType.PERSONAL_NUMBER, metadata.personal_number), (PhoneNumberType.PAGER, metadata.pager),
-               (PhoneNumberType.UAN, metadata.uan), (PhoneNumberType.VOICEMAIL, metadata.voicemail)]
-    return (description(metadata.general_desc), [(kind, description(desc)) for kind, desc in in_turn],
-            description(metadata.fixed_line), description(metadata.mobile), metadata.same_mobile_and_fixed_line_pattern)
+               (PhoneNumberType.UAN, metadata.uan), (PhoneNumberType.VOICEMAIL, metadata.voicemail),
+               (PhoneNumberType.FIXED_LINE, metadata.fixed_line)]
+    if not metadata.same_mobile_and_fixed_line_pattern:  # else a number matching only the mobile one is UNKNOWN
+        in_turn.append((PhoneNumberType.MOBILE, metadata.mobile))
+    described = [(kind, p) for kind, desc in in_turn if (p := pattern(desc)) is not None]
+    kinds = {f"t{i}": kind for i, (kind, _) in enumerate(described)}
+    alternatives = "|".join(f"(?P<t{i}>{p})" for i, (_, p) in enumerate(described))
+    general = pattern(metadata.general_desc)
+    types = re.compile(f"(?={general}\\Z)(?:{alternatives})" if general else "(?!)")
+    mobile = pattern(metadata.mobile)
+    also_mobile = re.compile(mobile).fullmatch if mobile else (lambda significant: None)
+    return types, kinds, (lambda significant: metadata.same_mobile_and_fixed_line_pattern or also_mobile(significant) is not None)
 
 
 def _legacy(national: str) -> Phone | None:
@@ -210,7 +210,7 @@ def _numbers_in_piece(piece: str) -> list[Phone] | None:
     for token in tokens:
         pending = f"{pending} {token}".strip()
         phone = normalize_phone(pending)
-        if phone is not None and len(re.sub(r"\D", "", pending)) >= 10:
+        if phone is not None and len(_NOT_DIGITS.sub("", pending)) >= 10:
             found.append(phone)
             pending = ""
     return found if found and not pending else None

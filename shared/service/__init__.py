@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from shared.clock import Clock
 from shared.config import Policies
-from shared.contract import build_event, contract, encode, envelope
+from shared.contract import contract, envelope
+from shared.contract.codec import encode_fields
 from shared.store.models import Deadline
 
 _EVENT_IDS = uuid.UUID("0d5c5a4e-8a57-4c35-9d0f-6f1f0b7c2a11")
@@ -84,12 +85,11 @@ class Context:
             raise UndeclaredEvent(f"{self.service} emitted {event_type}, which its Service does not declare in emits")
         spec = contract(event_type)
         event_id = derived_event_id(f"{self._cause_id}/{len(self.outputs)}")
-        # Validated (build_event): fastavro's writer would take a wrong type (a str for a bool).
-        event = build_event(event_type, envelope(event_type, self.service, occurred_at=self.now(), event_id=event_id,
-                                                 correlation_id=self._correlation_id, causation_id=self._cause_id),
-                            **fields)
-        self.outputs.append(Output(self.topic_prefix + spec.topic, spec.key_of(event).encode(),
-                                   encode(event_type, event)))
+        fields["envelope"] = envelope(event_type, self.service, occurred_at=self.now(), event_id=event_id,
+                                      correlation_id=self._correlation_id, causation_id=self._cause_id)
+        # Each field checked against its schema's type as it is written (a wrong one: FieldTypeError).
+        value, event = encode_fields(event_type, fields)
+        self.outputs.append(Output(self.topic_prefix + spec.topic, spec.key_of(event).encode(), value))
         return event
 
 

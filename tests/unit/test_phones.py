@@ -6,8 +6,8 @@ import phonenumbers
 import pytest
 from phonenumbers import PhoneNumberType
 
-from shared.domain.phones import (Phone, PhoneType, area_code_of, find_phones, normalize_phone, split_phones,
-                                  vietnamese_number_type)
+from shared.domain.phones import (_TYPES, AREA_CODES_2017, MOBILE_PREFIXES_2018, Phone, PhoneType, area_code_of,
+                                  find_phones, normalize_phone, split_phones, vietnamese_number_type)
 
 MOBILE, LANDLINE = PhoneType.MOBILE, PhoneType.LANDLINE
 
@@ -145,3 +145,48 @@ def test_the_vietnamese_type_test_answers_as_libphonenumber_for_every_prefix_and
         kinds.add(expected)
     assert {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.TOLL_FREE, PhoneNumberType.VOIP,
             PhoneNumberType.PREMIUM_RATE, PhoneNumberType.UNKNOWN} <= kinds
+
+
+def _libphonenumber(national: str) -> Phone | None:
+    """The reference: libphonenumber's parse and validity test, with careflow's type names."""
+    number = phonenumbers.parse(national, "VN")
+    kind = _TYPES.get(phonenumbers.number_type(number)) if phonenumbers.is_valid_number(number) else None
+    return kind and Phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind)
+
+
+def _reference(national: str) -> Phone | None:
+    """Today's meaning, else the 2018 mobile or 2017 area-code conversion, each as libphonenumber reads it."""
+    if today := _libphonenumber(national):
+        return today
+    if len(national) == 11 and national[:4] in MOBILE_PREFIXES_2018:
+        converted = _libphonenumber(MOBILE_PREFIXES_2018[national[:4]] + national[4:])
+        return converted if converted and converted.type is PhoneType.MOBILE else None
+    for length in (4, 3, 2):
+        if (code := AREA_CODES_2017.get(national[:length])) and \
+                (converted := _libphonenumber(code + national[length:])) and converted.type is PhoneType.LANDLINE:
+            return converted
+    return None
+
+
+def test_every_writing_of_every_shape_of_number_answers_as_libphonenumber():
+    rng = random.Random(2018)
+    digits = lambda n: "".join(rng.choice("0123456789") for _ in range(n))  # noqa: E731
+    # Every 1-3 digit prefix after the 0 at every length (valid, legacy and invalid shapes alike),
+    # the old 11-digit mobile prefixes, hotlines and toll-free numbers.
+    nationals = [f"0{prefix}{digits(length - len(prefix))}" for prefix in map(str, range(1, 1000))
+                 for length in range(max(5, len(prefix)), 12, 3)]
+    nationals += [f"{old}{digits(7)}" for old in MOBILE_PREFIXES_2018 for _ in range(20)]
+    nationals += [f"{old}{digits(10 - len(old))}" for old in AREA_CODES_2017 for _ in range(5)]
+    nationals += [f"{service}{digits(rng.choice((4, 5, 6)))}" for service in ("1800", "1900") for _ in range(50)]
+    national_writings = [lambda n: n, lambda n: f"{n[:4]} {n[4:7]} {n[7:]}", lambda n: f"{n[:4]}.{n[4:7]}.{n[7:]}",
+                         lambda n: f"{n[:3]}-{n[3:]}"]
+    international_writings = [lambda n: f"+84 {n[1:]}", lambda n: f"0084{n[1:]}", lambda n: f"(+84) {n[1:4]} {n[4:]}",
+                              lambda n: f"84{n[1:]}" if len(n) in (10, 11) else n]  # a bare 84 is read at 11-12 digits
+    kinds = set()
+    for national in nationals:
+        expected = _reference(national)
+        kinds.add(expected and expected.type)
+        hotline = national.startswith(("1800", "1900"))
+        for write in national_writings + ([] if hotline else international_writings):
+            assert normalize_phone(write(national)) == expected, (write(national), national)
+    assert kinds >= {None, *PhoneType}
