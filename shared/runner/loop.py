@@ -160,6 +160,10 @@ class ServiceRunner:
             # The backoff of the requests that are retried on CONCURRENT_TRANSACTIONS regardless
             # (exponential up to 1 s): librdkafka's default 100 ms would put that much into a batch's latency.
             "retry.backoff.ms": 10,
+            # Delivery reports for failed outputs only (the poison pills, `_delivered`): one per output
+            # would call into Python from commit_transaction's thread, each waiting for the GIL that the
+            # loop holds while it handles the next batch.
+            "delivery.report.only.error": True,
         }
         self.producers = [self._new_producer(turn) for turn in range(settings.transactional_producers)]
         self._turn = 0
