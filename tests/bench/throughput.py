@@ -125,6 +125,7 @@ def bench_runtime(bootstrap: str, workdir, events: int, repeats: int = 2) -> flo
     """Returns the baseline's events/s (the best run), for the other parts to compare with."""
     contenders = {"baseline": (plain_loop, "plain"), "careflow": (careflow_runtime, NOOP.name)}
     runs: dict[str, list[float]] = {name: [] for name in contenders}
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}  # µs of this process's CPU an event
     checks: list[str] = []
     # Warm-up, not counted: the first transactional producer on a fresh broker pays for loading the
     # transaction and offsets coordinators (a first baseline round ran at a quarter of the second).
@@ -138,10 +139,13 @@ def bench_runtime(bootstrap: str, workdir, events: int, repeats: int = 2) -> flo
             settings = fresh_settings(bootstrap, workdir, "runtime")
             ensure_all_topics(bootstrap, PARTITIONS, settings.topic_prefix)
             produce_leads(settings, events)
+            started = time.process_time()
             rate = measure(settings, events)
+            cpu[name].append((time.process_time() - started) / events * 1e6)
             runs[name].append(rate)
             checks.append(_check(settings, settings.topic_prefix + group, events))
-            console.print(f"  runtime round {round_ + 1}: {name:22s} {rate:>10,.0f} events/s  ({checks[-1]})")
+            console.print(f"  runtime round {round_ + 1}: {name:22s} {rate:>10,.0f} events/s, "
+                          f"{cpu[name][-1]:,.0f} µs CPU an event  ({checks[-1]})")
     baseline, runtime = max(runs["baseline"]), max(runs["careflow"])
     fmt = lambda values: ", ".join(f"{v:,.0f}" for v in values)  # noqa: E731
     table(f"1. runtime: transactional consume → produce, {events:,} events, {PARTITIONS} partitions, "
@@ -150,6 +154,8 @@ def bench_runtime(bootstrap: str, workdir, events: int, repeats: int = 2) -> flo
               ("careflow ServiceRunner, no-op handler (decode+validate+emit)", f"{runtime:,.0f} events/s"),
               ("ratio careflow / baseline", f"{runtime / baseline:.2f}"),
               *((f"all runs: {name}", fmt(values)) for name, values in runs.items()),
+              *((f"CPU of this process an event (client threads included): {name}",
+                 ", ".join(f"{v:,.0f} µs" for v in values)) for name, values in cpu.items()),
               ("committed view checked (N outputs read_committed, lag 0)",
                "ok" if all(c == "ok" for c in checks) else "; ".join(checks)),
           ], note="clock: first message handed over → the N-th offset's transaction committed")
