@@ -43,9 +43,10 @@ faults: install system-deps
 	$(BIN)/python -m pytest -q -s -m 'faults or integration' tests/integration/test_faults.py
 
 # The bench's peer (quix-streams) is an extra of its own: neither the services nor `make test` need it.
+# One part or smaller sizes: make bench BENCH_ARGS="--only leads --rows 200000" (python -m tests.bench -h).
 bench: install system-deps
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 
 # The console's front-end assets: pinned npm packages (package-lock.json), copied into the package
 # and committed, so that the console needs no internet and no npm at run time.
