@@ -79,10 +79,13 @@ def _print_import_summary(summary) -> int:
     return 0
 
 
-def _store():
+def _store(for_writes: bool = False):
+    """`for_writes`: a command that reads then writes takes SQLite's write lock up front, as the services
+    do; otherwise a service committing between its read and its write makes the write fail at once
+    ("database is locked": a WAL reader's snapshot cannot become a writer's) instead of waiting."""
     from shared.store import session_factory
 
-    return session_factory(settings().database_url)()
+    return session_factory(settings().database_url, for_writes=for_writes)()
 
 
 def _suppressed(session):
@@ -135,7 +138,7 @@ def cmd_privacy(args) -> int:
 
     now = clock_for(settings().clock_file)()
     try:
-        with _store() as session:
+        with _store(for_writes=args.privacy_command != "requests") as session:
             if args.privacy_command == "requests":
                 for r in privacy.open_requests(session, now):
                     print(f"{'OVERDUE ' if r.overdue else ''}{r.kind:<10} {r.request_id}  received "
