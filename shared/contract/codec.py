@@ -31,16 +31,22 @@ def encode(event_type: str, event: BaseModel) -> bytes:
     return bytes(out)
 
 
-def encode_fields(event_type: str, fields: dict[str, Any]) -> tuple[bytes, BaseModel]:
-    """An event from its fields (the envelope among them): each checked against its schema's type
+def encode_record(spec: Contract, fields: dict[str, Any]) -> tuple[bytes, dict]:
+    """An event from its fields (the envelope among them), each checked against its schema's type
     as it is written (`writer`: a wrong one raises FieldTypeError naming it), in one pass instead of
-    a pydantic validation and then fastavro's walk. The message, and the event's model built from
-    what was written."""
-    spec = contract(event_type)
+    a pydantic validation and then fastavro's walk. The message, and the record as written
+    (defaults filled in, nested records as dicts)."""
     out = bytearray(MAGIC)
     out += spec.fingerprint
     record = spec.write(fields, out)
-    return bytes(out), spec.construct(record)
+    return bytes(out), record
+
+
+def encode_fields(event_type: str, fields: dict[str, Any]) -> tuple[bytes, BaseModel]:
+    """`encode_record`, and the event's model built from what was written."""
+    spec = contract(event_type)
+    value, record = encode_record(spec, fields)
+    return value, spec.construct(record)
 
 
 def decode_record(spec: Contract, payload: bytes | None) -> dict:

@@ -6,7 +6,10 @@ from __future__ import annotations
 import functools
 import re
 
+import email_validator
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import (DNS_LABEL_LENGTH_LIMIT, DOMAIN_NAME_REGEX, DOT_ATOM_TEXT_HOSTNAME,
+                                           EMAIL_MAX_LENGTH)
 
 _SPLIT = re.compile(r"[;,/\s]+")
 # Each with the characters it cannot match without: most cells have none of them, and are not scanned.
@@ -62,11 +65,48 @@ _MAX_LENGTH = 254  # bytes, the address as written, normalized and in IDNA ASCII
 @functools.lru_cache(maxsize=1 << 14)  # the common providers stay; each company's own domain passes
 def _domain_forms(domain: str) -> tuple[str, str] | None:
     """(normalized, IDNA ASCII) forms of an address's domain as email-validator finds them; None if invalid."""
+    if _LDH.match(domain):
+        forms = _ldh_domain_forms(domain)
+        if forms is not _ASK_EMAIL_VALIDATOR:
+            return forms
     try:
         checked = validate_email("a@" + domain, check_deliverability=False)
     except EmailNotValidError:
         return None
     return checked.domain, checked.ascii_domain
+
+
+_LDH = re.compile(r"[A-Za-z0-9.\-]+\Z")  # ASCII letters, digits, hyphens and dots only
+_ASK_EMAIL_VALIDATOR = object()
+
+
+def _ldh_domain_forms(domain: str) -> tuple[str, str] | None | object:
+    """email-validator's verdict on "a@" + `domain` for a domain of ASCII letters, digits, hyphens
+    and dots, without its Unicode steps (which change nothing in such a domain but its capitals),
+    with its own constants and in the order of its checks (`syntax.validate_email_domain_name`,
+    then the address's length); _ASK_EMAIL_VALIDATOR for what is left to it: Punycode labels
+    (decoded and checked as IDNA) and settings other than its defaults."""
+    domain = domain.lower()  # UTS-46 mapping: ASCII capitals to small letters, the rest unchanged
+    if "xn--" in domain or email_validator.TEST_ENVIRONMENT or not email_validator.GLOBALLY_DELIVERABLE:
+        return _ASK_EMAIL_VALIDATOR
+    # Labels of letters and digits with hyphens inside only, none empty (check_dot_atom: no dot or
+    # hyphen at either end, no two dots, no dot beside a hyphen).
+    if not DOT_ATOM_TEXT_HOSTNAME.match(domain):
+        return None
+    for label in domain.split("."):
+        # RFC 5890's reserved R-LDH labels ("ab--…", Punycode aside), and RFC 1035's label length.
+        if label[2:4] == "--" and label[:2] != "xn" or len(label) > DNS_LABEL_LENGTH_LIMIT:
+            return None
+    # A dot, and a top-level domain ending with a letter (globally deliverable).
+    if "." not in domain or not DOMAIN_NAME_REGEX.search(domain):
+        return None
+    if any(domain == name or domain.endswith("." + name) for name in email_validator.SPECIAL_USE_DOMAIN_NAMES):
+        return None
+    # The address "a@" + domain within EMAIL_MAX_LENGTH octets (which keeps the domain within
+    # DOMAIN_MAX_LENGTH): the length email-validator checks last.
+    if 2 + len(domain) > EMAIL_MAX_LENGTH:
+        return None
+    return domain, domain
 
 
 def split_emails(text: str | None) -> tuple[list[str], list[str]]:

@@ -165,7 +165,7 @@ def normalize_phone(text: str) -> Phone | None:
     national = _national_digits(text or "")
     if national is None:
         return None
-    bracketed = _BRACKETED_AREA_CODE.match(text)
+    bracketed = ")" in text and _BRACKETED_AREA_CODE.match(text)
     if bracketed and bracketed.group(1) in AREA_CODES_2017 and (landline := _legacy(national)):
         return landline
     return _today(national) or _legacy(national)
@@ -182,22 +182,33 @@ def area_code_of(phone: Phone) -> str | None:
 _EXTENSION = re.compile(r"(?i)[(\[]?\s*(?:ext|máy lẻ|may le|nhánh|nhanh|ml)\b\.?\s*:?\s*\d{1,5}\s*[)\]]?")
 _LABELS = re.compile(r"(?i)\b(?:s?đt|s?dt|dđ|dd|di động|tel|phone|mobile|fax|hotline|cq|nr)\b\.?\s*:?")
 _SEPARATORS = re.compile(r"(?i)[;,/|\n]|\s[-–]\s|\bvà\b|\bhoặc\b|\bhoac\b|\bor\b")
+# A letter (or a non-decimal numeral): every match of _EXTENSION and _LABELS holds one, and most cells have none.
+_LETTER = re.compile(r"[^\W\d_]")
+_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+def _has_digit(piece: str) -> bool:
+    """any(c.isdigit() for c in piece); an ASCII string's only digits are 0-9."""
+    return _ASCII_DIGIT.search(piece) is not None if piece.isascii() else any(c.isdigit() for c in piece)
 
 
 def split_phones(text: str | None) -> tuple[list[Phone], list[str]]:
     """A free-text cell of numbers → (valid numbers without duplicates in order, pieces not valid)."""
     phones: list[Phone] = []
     invalid: list[str] = []
-    cleaned = _LABELS.sub(" ", _EXTENSION.sub(" ", text or ""))
+    text = text or ""
+    cleaned = _LABELS.sub(" ", _EXTENSION.sub(" ", text)) if _LETTER.search(text) else text
     for piece in _SEPARATORS.split(cleaned):
         piece = piece.strip(" .:-")
-        if not any(c.isdigit() for c in piece):
+        if not _has_digit(piece):
             continue
         found = _numbers_in_piece(piece)
         if found is None:
             invalid.append(piece)
             continue
-        phones.extend(p for p in dict.fromkeys(found) if p not in phones)
+        for phone in found:  # in order, each once
+            if phone not in phones:
+                phones.append(phone)
     return phones, invalid
 
 

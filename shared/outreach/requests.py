@@ -110,9 +110,9 @@ def _permitted(ctx: Context, channel: rules.Channel, contact: str, marketing: bo
     return decision
 
 
-def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: str, marketing: bool,
+def _record(ctx: Context, event_id: str, lead_id: str, channel: rules.Channel, contact: str, marketing: bool,
             send_at: dt.datetime) -> None:
-    request = ctx.session.stage(OutreachRequest, request_id=event.envelope.event_id, lead_id=lead_id,
+    request = ctx.session.stage(OutreachRequest, request_id=event_id, lead_id=lead_id,
                                 channel=channel.value, contact=contact, marketing=marketing, send_at=send_at)
     sends = ctx.session.info.get(_SENDS, {}).get(contact)
     if marketing and sends is not None:

@@ -37,6 +37,17 @@ class OutputTooLarge(ValueError):
 PERMANENT_ERRORS = (Rejected, ReadOnlyStore, UndeclaredEvent, ValidationError, ValueError)
 
 
+# A read-only service's handler runs with no savepoint around it.
+_NO_SAVEPOINT = contextlib.nullcontext()
+# In a read-only session's info: a handler changed the store before a rollback undid it.
+_CHANGED = "careflow.changed"
+
+
+def _changes(session: Session) -> bool:
+    """Whether the session holds changes (objects added, rows staged, changed or deleted)."""
+    return bool(session.new or session.dirty or session.deleted)
+
+
 def source(record: Record) -> tuple[str, int, int]:
     """Where a record came from: how `BatchHandler.handle_each` is told which records to dead-letter."""
     return record.topic(), record.partition(), record.offset()
@@ -54,6 +65,7 @@ class BatchHandler:
         self.group = self.prefix + service.name
         # Labelled once: a child lookup per event costs more than the observation itself.
         self._emits = frozenset(service.emits)
+        self._writes = service.store is StoreAccess.WRITE
         self._handler_seconds = {event_type: metrics.HANDLER_SECONDS.labels(service.name, event_type)
                                  for event_type in service.handlers}
 
@@ -75,6 +87,16 @@ class BatchHandler:
             per_record = self._handle_at_once(decoded)
             if per_record is not None:
                 return per_record
+        # A read-only service's store is checked for changes once a batch; a batch that changed it
+        # is handled again with a check after each event, which dead-letters the one that did.
+        handled = self._handle_batch(decoded, unproducible, check_each=False)
+        return handled if handled is not None else self._handle_batch(decoded, unproducible, check_each=True)
+
+    def _handle_batch(self, decoded: list[tuple[Record, BaseModel | DecodeError]],
+                      unproducible: dict[tuple[str, int, int], Exception], check_each: bool
+                      ) -> list[tuple[Record, list[Output]]] | None:
+        """Each record with its outputs, in one unit of work; None when a read-only service's
+        handlers changed the store and `check_each` is off (its session is rolled back)."""
         with self._unit_of_work() as session:
             events = [event for _, event in decoded if isinstance(event, BaseModel)]
             done = self._already_processed(session, events)
@@ -82,9 +104,15 @@ class BatchHandler:
             suppressed = self._suppressed(session, fresh)
             if self.service.prefetch is not None and session is not None:
                 self.service.prefetch([e for e in fresh if e.envelope.event_id not in suppressed], session)
-            return [(record, [dead_letter(self.service.name, record, unproducible[source(record)], tries=1)]
-                     if source(record) in unproducible else self._handle(record, event, session, done, suppressed))
-                    for record, event in decoded]
+            handled = [(record, [dead_letter(self.service.name, record, unproducible[source(record)], tries=1)]
+                        if source(record) in unproducible
+                        else self._handle(record, event, session, done, suppressed, check_each))
+                       for record, event in decoded]
+            if not check_each and session is not None and not self._writes and (
+                    session.info.pop(_CHANGED, False) or _changes(session)):
+                session.rollback()
+                return None
+            return handled
 
     def _handle_at_once(self, decoded: list[tuple[Record, BaseModel | DecodeError]]
                         ) -> list[tuple[Record, list[Output]]] | None:
@@ -144,7 +172,9 @@ class BatchHandler:
         if self.service.store is StoreAccess.NONE or self.sessions is None:
             yield None
         elif self.service.store is StoreAccess.READ:
-            with self.sessions() as session:  # closed without a commit
+            # Closed without a commit. No autoflush: what a handler changed stays pending, where the
+            # batch's check for changes finds it, rather than written by the next event's query.
+            with self.sessions(autoflush=False) as session:
                 yield session
         else:
             with self.sessions.begin() as session:
@@ -179,14 +209,16 @@ class BatchHandler:
             return exc
 
     def _handle(self, record: Record, event: BaseModel | DecodeError, session: Session | None,
-                done: dict[str, list[Output]], suppressed: set[str]) -> list[Output]:
-        topic = self.event_type(record)
+                done: dict[str, list[Output]], suppressed: set[str], check_each: bool = True) -> list[Output]:
         if isinstance(event, DecodeError):
             return [dead_letter(self.service.name, record, event, tries=0)]
-        event_id = event.envelope.event_id
+        envelope = event.envelope
+        event_id = envelope.event_id
         if event_id in done:
             return done[event_id]
-        records = self.service.store is StoreAccess.WRITE
+        topic = self.event_type(record)
+        records = self._writes
+        reads = session is not None and not records  # a read-only service's session
         if event_id in suppressed:
             self._skip_suppressed(topic, event_id)
             if records:
@@ -195,13 +227,14 @@ class BatchHandler:
             return []
         handler = self.service.handlers[topic]
         for attempt in range(1, self.settings.max_tries + 1):
-            ctx = self.context(event_id, event.envelope.correlation_id, session)
+            ctx = Context(self.service.name, event_id, envelope.correlation_id, self.clock, session, self.policies,
+                          self.prefix, self._emits)
             started = time.perf_counter()
             try:
-                with session.begin_nested() if records else contextlib.nullcontext():
+                with session.begin_nested() if records else _NO_SAVEPOINT:
                     handler(event, ctx)
                     self._check_sizes(ctx.outputs)
-                    if session is not None and not records and (session.new or session.dirty or session.deleted):
+                    if reads and check_each and _changes(session):
                         session.rollback()
                         raise ReadOnlyStore(f"{self.service.name} reads the store only, yet its handler changed it")
                     if records:
@@ -212,7 +245,9 @@ class BatchHandler:
             except OperationalError:
                 raise  # the store is away, not the event at fault: the loop rewinds the batch
             except Exception as exc:
-                if session is not None and not records:
+                if reads:
+                    if not check_each and _changes(session):
+                        session.info[_CHANGED] = True  # for the batch's check, which the rollback would blind
                     session.rollback()  # a failed read (PostgreSQL) leaves the transaction unusable
                 if attempt == self.settings.max_tries:
                     return [dead_letter(self.service.name, record, exc, tries=attempt)]

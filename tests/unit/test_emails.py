@@ -80,3 +80,95 @@ def test_the_fast_path_answers_as_email_validator_does_for_every_address():
     answers = [(normalize_email(address), _reference(address)) for address in addresses]
     assert sum(1 for ours, _ in answers if ours) > 750 and sum(1 for ours, _ in answers if ours is None) > 750
     assert [ours for ours, _ in answers] == [reference for _, reference in answers]
+
+
+def _validator_domain_forms(domain: str) -> tuple[str, str] | None:
+    try:
+        checked = validate_email("a@" + domain, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.domain, checked.ascii_domain
+
+
+def _generated_ldh_domains(seed: int = 29) -> list[str]:
+    """Domains of ASCII letters, digits, hyphens and dots: valid ones and every invalid shape."""
+    import email_validator
+
+    rng = random.Random(seed)
+    letters, digits = "abcdefghijklmnopqrstuvwxyz", "0123456789"
+
+    def label(length: int, alphabet: str = letters + digits + "-") -> str:
+        if length <= 2:
+            return "".join(rng.choice(letters + digits) for _ in range(length))
+        return rng.choice(letters + digits) + "".join(rng.choice(alphabet) for _ in range(length - 2)) + \
+            rng.choice(letters + digits)
+
+    tlds = ["vn", "com", "org", "io", "x", "com1", "123", "1", "v1n", "a-b", "xn--p1ai", "local", "localhost",
+            "test", "invalid", "onion", "arpa", "example", "VN", "Com", "-vn", "vn-", "a--b", "ab--c", "xn--"]
+    special = list(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+    domains = {"gmail.com", "yahoo.com.vn", "vnn.vn", "vn", "com", ".vn", "vn.", "a..vn", "-a.vn", "a-.vn",
+               "a.-b.vn", "a-.b.vn", "a.b-.vn", "ab--cd.vn", "xn--ab.vn", "XN--ab.vn", "a.xn--", "Ab--cd.vn",
+               "aB--cd.vn", "ab-cd.vn", "a--b.vn", "ab--.vn", "--ab.vn", "1.2.3.4", "123.456", "a.123", "a.1b",
+               "a.b1", "GMAIL.COM", "Mail.Example.VN", "a", "-", ".", "..", "a.", ".a", "a.b.", "a-b.c-d.e-f",
+               "localhost", "a.localhost", "localhost.vn", "local.vn", "a.local", "mylocal", "a.mylocal",
+               "a.test", "test.vn", "atest", "a.atest", "a.onion", "onion.a", "a.arpa", "in-addr.arpa",
+               "a.invalid", "a.example", "example.com", "a.LOCAL", "a.Test"}
+    domains |= {f"{name}" for name in special} | {f"a.{name}" for name in special} | {f"{name}.vn" for name in special}
+    for length in (1, 2, 3, 4, 5, 61, 62, 63, 64, 65):  # label lengths about the 63 limit
+        domains.add(label(length) + ".vn")
+        domains.add("a." + label(length) + ".com")
+        domains.add("a." + label(length, letters))  # as the top-level domain
+    for total in range(245, 258):  # total lengths about the 252 an "a@" address leaves, and the 253 limit
+        parts = []
+        while sum(map(len, parts)) + len(parts) < total - 4:
+            parts.append(label(min(63, total - 4 - sum(map(len, parts)) - len(parts))))
+        base = ".".join(p for p in parts if p)
+        for tld in ("vn", "com", "c0m", "local"):
+            domain = (base + "." + tld)[-total:].lstrip(".-")
+            domains.add(domain)
+            domains.add("x" + domain)
+            domains.add(domain.upper())
+    for _ in range(20_000):  # random shapes
+        n_labels = rng.choice([1, 2, 2, 3, 3, 4, 6])
+        labels = []
+        for _ in range(n_labels - 1):
+            roll = rng.random()
+            if roll < 0.05:
+                labels.append("")
+            elif roll < 0.10:
+                labels.append(rng.choice(["-", "-a", "a-", "--", "a--b", "ab--c", "xn--c", "aa--", "-" + label(3)]))
+            elif roll < 0.13:
+                labels.append(label(rng.choice([62, 63, 64])))
+            else:
+                labels.append(label(rng.randrange(1, 12)))
+        labels.append(rng.choice(tlds + [label(rng.randrange(1, 6), letters)] * 6 + special))
+        domain = ".".join(labels)
+        roll = rng.random()
+        if roll < 0.1:
+            domain = domain.upper()
+        elif roll < 0.2:
+            domain = "".join(c.upper() if rng.random() < 0.3 else c for c in domain)
+        elif roll < 0.25:
+            domain = rng.choice(["", ".", "-"]) + domain + rng.choice(["", ".", "-"])
+        domains.add(domain)
+    return sorted(domains)
+
+
+def test_the_ascii_domain_path_answers_as_email_validator_for_every_shape_of_domain():
+    from shared.domain.emails import _ASK_EMAIL_VALIDATOR, _LDH, _domain_forms, _ldh_domain_forms
+
+    domains = [d for d in _generated_ldh_domains() if _LDH.match(d)]
+    decided = 0
+    verdicts = {True: 0, False: 0}
+    for domain in domains:
+        expected = _validator_domain_forms(domain)
+        ours = _ldh_domain_forms(domain)
+        if ours is _ASK_EMAIL_VALIDATOR:
+            assert "xn--" in domain.lower(), domain
+        else:
+            decided += 1
+            verdicts[ours is not None] += 1
+            assert ours == expected, domain
+        assert _domain_forms(domain) == expected, domain
+    assert len(domains) > 15_000 and decided > 0.9 * len(domains)
+    assert verdicts[True] > 3_000 and verdicts[False] > 3_000

@@ -190,3 +190,21 @@ def test_every_writing_of_every_shape_of_number_answers_as_libphonenumber():
         for write in national_writings + ([] if hotline else international_writings):
             assert normalize_phone(write(national)) == expected, (write(national), national)
     assert kinds >= {None, *PhoneType}
+
+
+def test_a_cell_without_a_letter_is_one_the_label_and_extension_patterns_cannot_match():
+    """split_phones skips both substitutions on a cell in which _LETTER finds nothing: every match
+    of either pattern holds one of its literal letters, and every character that any of them
+    matches (case-insensitively, as the patterns do) is one _LETTER finds."""
+    import re
+    import sys
+
+    from shared.domain.phones import _EXTENSION, _LABELS, _LETTER
+
+    letters = {c for pattern in (_EXTENSION, _LABELS) for c in pattern.pattern if c.isalpha()}
+    matches_a_letter = re.compile("[" + "".join(sorted(letters)) + "]", re.I).fullmatch
+    missed = [hex(n) for n in range(sys.maxunicode + 1) if matches_a_letter(chr(n)) and not _LETTER.match(chr(n))]
+    assert missed == []
+    # And a cell with a label or an extension is cleaned as before.
+    assert [p.e164 for p in split_phones("ĐT: 0912 345 678 ext 12; Fax: (024) 3825 1234")[0]] == \
+        ["+84912345678", "+842438251234"]
