@@ -37,44 +37,40 @@ def on_lead_normalized(event, ctx: Context) -> None:
     phones = _remember(event, ctx)
     if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
+    # The lead's moves (normalized, in outreach, escalated) are applied in turn and written once.
+    moving = lifecycle.begin(ctx, event.lead_id)
     if event.outreach_list == "insufficient":
-        lifecycle.move(ctx, event.lead_id, Happening.NORMALIZED)
-        announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
-        return
-    if not isinstance(lifecycle.move_through(ctx, event.lead_id, Happening.NORMALIZED, Happening.OUTREACH_STARTED),
-                      Moved):
-        return  # the lead moved on before its plan (escalated, supported on the hotline)
-    _plan(ctx, event.lead_id, list(event.emails), [p.e164 for p in event.phones if p.type == "mobile"], phones,
-          event.envelope.correlation_id)
+        moving.apply((Happening.NORMALIZED, None))
+        announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address",
+                               event.province_code, moving)
+    elif isinstance(moving.apply((Happening.NORMALIZED, None), (Happening.OUTREACH_STARTED, None)), Moved):
+        unreachable = _plan(ctx, event.lead_id, list(event.emails),
+                            [p.e164 for p in event.phones if p.type == "mobile"], phones,
+                            event.envelope.correlation_id)
+        if unreachable is not None:
+            announcements.escalate(ctx, event.lead_id, "unreachable", unreachable, event.province_code, moving)
+    # else: the lead moved on before its plan (escalated, supported on the hotline)
+    moving.write()
+
+
+_LABELS = {Channel.EMAIL: "e-mail", Channel.SMS: "sms", Channel.CALL: "call"}
 
 
 def _plan(ctx: Context, lead_id: str, emails: list[str], mobiles: list[str], phones: list[DialNumber],
-          correlation_id: str) -> None:
-    """E-mail and SMS marketing, then the first call that the contact rules allow; escalated when none."""
-    blocked: list[str] = []
-    emailed = False
-    for address in emails:
-        decision = requests.request_email(ctx, lead_id, address)
-        if isinstance(decision, Blocked):
-            blocked.append(f"e-mail: {decision.reason}")
-        emailed |= not isinstance(decision, Blocked)
-    for mobile in mobiles:
-        decision = requests.request_sms(ctx, lead_id, mobile)
-        if isinstance(decision, Blocked):
-            blocked.append(f"sms: {decision.reason}")
-    for number in dial_order(phones):
-        decision = requests.request_call(ctx, lead_id, number.e164, 1, "first consultation call")
-        if not isinstance(decision, Blocked):
-            return
-        blocked.append(f"call: {decision.reason}")
-    if emailed:
+          correlation_id: str) -> str | None:
+    """E-mail and SMS marketing, then the first call that the contact rules allow, decided in one call;
+    why the lead is unreachable when no call and no e-mail is allowed (the caller escalates it), else None."""
+    verdicts = requests.plan(ctx, lead_id, emails, mobiles, [number.e164 for number in dial_order(phones)])
+    if any(v.channel is Channel.CALL and not isinstance(v.decision, Blocked) for v in verdicts):
+        return None
+    if any(v.channel is Channel.EMAIL and not isinstance(v.decision, Blocked) for v in verdicts):
         # E-mail only: the customer may reply or call the hotline; past the wait, the post office takes over.
         due = ctx.now() + ctx.policies.reply_wait
         deadlines.schedule(ctx.session, requests.reply_wait_id(lead_id), requests.REPLY_WAIT, lead_id, due,
                            {"correlation_id": correlation_id})
-        return
-    announcements.escalate(ctx, lead_id, "unreachable",
-                      "the contact rules allow no channel: " + "; ".join(sorted(set(blocked))))
+        return None
+    blocked = {f"{_LABELS[v.channel]}: {v.decision.reason}" for v in verdicts if isinstance(v.decision, Blocked)}
+    return "the contact rules allow no channel: " + "; ".join(sorted(blocked))
 
 
 def _retry_enrichment_later(event, ctx: Context) -> None:
@@ -123,9 +119,11 @@ def on_lead_worked(event, ctx: Context) -> None:
                                         phone_type=phone_type, position=position, given_by_customer=False)
         contact.dead = False
         added.append(contact)
-    _plan(ctx, event.lead_id, [c.value for c in added if c.kind == "email"],
-          [c.value for c in added if c.phone_type == "mobile"],
-          [requests.dial_number(c) for c in added if c.kind == "phone"], event.envelope.correlation_id)
+    unreachable = _plan(ctx, event.lead_id, [c.value for c in added if c.kind == "email"],
+                        [c.value for c in added if c.phone_type == "mobile"],
+                        [requests.dial_number(c) for c in added if c.kind == "phone"], event.envelope.correlation_id)
+    if unreachable is not None:
+        announcements.escalate(ctx, event.lead_id, "unreachable", unreachable)
 
 
 def _remember(event, ctx: Context) -> list[DialNumber] | None:

@@ -119,8 +119,46 @@ def _record(ctx: Context, event, lead_id: str, channel: rules.Channel, contact: 
         sends.append(request)
 
 
-def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:
-    decision = _permitted(ctx, rules.Channel.EMAIL, to, True, ctx.now(), lead_id)
+def plan(ctx: Context, lead_id: str, emails: list[str], mobiles: list[str], numbers: list[str],
+         call_reason: str = "first consultation call") -> list[rules.Verdict]:
+    """A lead's channel plan now, decided in one call (`rules.decide_plan`: each contact's consent read
+    once): an e-mail to each address, an SMS to each mobile, a call to the first of `numbers` (in dial
+    order) the rules allow. The refusals and waits are kept (`blocked_requests`) and the requests
+    allowed are made, as `request_email`, `request_sms` and `request_call` would, in that order."""
+    now = ctx.now()
+    session = ctx.session
+    consents = {contact: consent_of(ctx, contact) for contact in (*emails, *mobiles, *numbers)}
+    calls = []
+    for number in numbers:
+        contact = session.get(Contact, (lead_id, number))
+        calls.append((number, not (contact and contact.given_by_customer)))
+    sends = {}
+    for channel, contacts in ((rules.Channel.EMAIL, emails), (rules.Channel.SMS, mobiles),
+                              (rules.Channel.CALL, [number for number, marketing in calls if marketing])):
+        for contact in contacts:
+            # The daily cap matters only to marketing the consent allows: no query otherwise.
+            if consents[contact].allows_marketing(channel) and (channel, contact) not in sends:
+                sends[channel, contact] = _recent_sends(ctx, channel, contact, now)
+    verdicts = rules.decide_plan(emails, mobiles, calls, consents, sends, now, ctx.policies.contact)
+    for verdict in verdicts:
+        if verdict.kept is not None:
+            session.stage(BlockedRequest, lead_id=lead_id, channel=verdict.channel.value, reason=verdict.kept,
+                          decided_at=now)
+        if not isinstance(verdict.decision, rules.Send):
+            continue
+        if verdict.channel is rules.Channel.EMAIL:
+            request_email(ctx, lead_id, verdict.contact, verdict.decision)
+        elif verdict.channel is rules.Channel.SMS:
+            request_sms(ctx, lead_id, verdict.contact, verdict.decision)
+        else:
+            request_call(ctx, lead_id, verdict.contact, 1, call_reason, decision=verdict.decision)
+    return verdicts
+
+
+def request_email(ctx: Context, lead_id: str, to: str,
+                  decision: rules.Send | None = None) -> rules.Send | rules.Blocked:
+    """An e-mail (marketing) to `to` if the contact rules allow it (`decision`: they did already)."""
+    decision = decision or _permitted(ctx, rules.Channel.EMAIL, to, True, ctx.now(), lead_id)
     if isinstance(decision, rules.Send):
         subject, body = outreach_email(ctx.policies.contact)
         event = ctx.emit("email-requested", lead_id=lead_id, to=to, subject=subject, body=body, marketing=True,
@@ -129,8 +167,8 @@ def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blo
     return decision
 
 
-def request_sms(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:
-    decision = _permitted(ctx, rules.Channel.SMS, to, True, ctx.now(), lead_id)
+def request_sms(ctx: Context, lead_id: str, to: str, decision: rules.Send | None = None) -> rules.Send | rules.Blocked:
+    decision = decision or _permitted(ctx, rules.Channel.SMS, to, True, ctx.now(), lead_id)
     if isinstance(decision, rules.Send):
         event = ctx.emit("sms-requested", lead_id=lead_id, to=to, text=outreach_sms(ctx.policies.contact),
                          marketing=True, not_before=decision.not_before)
@@ -139,13 +177,14 @@ def request_sms(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Block
 
 
 def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
-                 not_before: dt.datetime | None = None) -> rules.Send | rules.Blocked:
+                 not_before: dt.datetime | None = None, decision: rules.Send | None = None) -> rules.Send | rules.Blocked:
     """Asks the telephony platform for a consultation call, no earlier than `not_before`; a
-    number the customer left for us is a call they asked for, not marketing."""
+    number the customer left for us is a call they asked for, not marketing (`decision`: the
+    contact rules allowed it already)."""
     contact = ctx.session.get(Contact, (lead_id, to))
     marketing = not (contact and contact.given_by_customer)
     wanted = max(not_before or ctx.now(), ctx.now())
-    decision = _permitted(ctx, rules.Channel.CALL, to, marketing, wanted, lead_id)
+    decision = decision or _permitted(ctx, rules.Channel.CALL, to, marketing, wanted, lead_id)
     if isinstance(decision, rules.Send):
         send_at = decision.not_before or wanted
         event = ctx.emit("call-requested", subject_type="lead", subject_id=lead_id, to=to, purpose="consultation",
