@@ -18,7 +18,7 @@ from shared.domain.phones import normalize_phone
 from shared.domain.provinces import PROVINCE_NAMES
 from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
-from shared.store import Row, deadlines
+from shared.store import deadlines
 from shared.store.models import (CallTask, Consent, ConsentEvidence, Contact, Deadline, LeadStateRow,
                                  OutreachLead)
 from shared.privacy import erasure
@@ -139,16 +139,16 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
     contacts = [(p.e164, "phone", p.type) for p in event.phones if p.type in ("mobile", "landline", "voip")]
     contacts += [(address, "email", None) for address in event.emails]
     numbers = []
+    lead_id = event.lead_id
     for position, (value, kind, phone_type) in enumerate(contacts):
-        if known and session.get(Contact, (event.lead_id, value)) is not None:
+        if known and session.get(Contact, (lead_id, value)) is not None:
             continue
-        contact = Row(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type, position=position,
-                      dead=False, given_by_customer=False)
         # An erased person is planned for (the rules block them, saying why) but never stored again.
         if not requests.consent_of(ctx, value).erased:
-            session.stage(Contact, **contact)
-        if kind == "phone":
-            numbers.append(requests.dial_number(contact))
+            session.stage(Contact, lead_id=lead_id, value=value, kind=kind, phone_type=phone_type, position=position,
+                          dead=False, given_by_customer=False)
+        if kind == "phone":  # as requests.dial_number reads the contact
+            numbers.append(DialNumber(value, phone_type != "mobile", False))
     return None if known else numbers
 
 
@@ -163,6 +163,7 @@ def on_consent_changed(event, ctx: Context) -> None:
         # blocked — the batch guard stops every later event that names it.
         requests.cancel_outstanding(ctx, event.contact, frozenset(Channel), f"erased ({event.source})")
         subject = Subject(**{"phones" if event.contact_kind == "phone" else "emails": {event.contact}})
+        requests.forget_consents(ctx.session)  # the consent row goes
         erasure.forget(ctx, subject, ("contacts", "consents", "consent_evidence"), event.envelope.event_id,
                        keyed_hash(key, event.contact))
         return
@@ -184,16 +185,31 @@ def on_consent_changed(event, ctx: Context) -> None:
                       changed_at=event.changed_at)
 
 
+_erase = erasure.handler("outreach_leads", "contacts", "outreach_requests", "blocked_requests", "call_tasks", "deadlines",
+                         "consents", "consent_evidence", "lead_states", "lifecycle_refusals")
+
+
+def on_subject_erasure_requested(event, ctx: Context) -> None:
+    requests.forget_consents(ctx.session)  # the person's consent rows go: the batch's states are read again
+    _erase(event, ctx)
+
+
+on_subject_erasure_requested.tables = _erase.tables  # type: ignore[attr-defined]  # as erasure.handler's
+
+
 def prefetch(events: list, session: Session) -> None:
     """A batch's leads, their call tasks and the consent of every contact they name, read at once."""
     leads = [event for event in events if event.envelope.event_type == "lead-normalized"]
-    contacts = [event.contact for event in events if event.envelope.event_type == "consent-changed"]
-    contacts += [c for lead in leads for c in (*lead.emails, *(p.e164 for p in lead.phones))]
+    changed = [event.contact for event in events if event.envelope.event_type == "consent-changed"]
+    named = [c for lead in leads for c in (*lead.emails, *(p.e164 for p in lead.phones))]
+    contacts = changed + named
     lead_ids = [lead.lead_id for lead in leads]
     session.prefetch(OutreachLead, lead_ids)
     session.prefetch(LeadStateRow, lead_ids)
     session.prefetch(CallTask, lead_ids)
-    session.prefetch(Consent, contacts)
+    # Consent-changed events update their contacts' rows (ORM objects); the leads' contacts are only read.
+    session.prefetch(Consent, changed)
+    requests.prefetch_consents(session, named)
     session.prefetch(Deadline, [requests.reply_wait_id(lead_id) for lead_id in lead_ids])
     requests.prefetch_recent_sends(session, contacts)
 
@@ -203,7 +219,5 @@ SERVICE = Service(name="segmenter", emits=("email-requested", "sms-requested", "
                   deadline_handlers={enrichment.RETRY: on_enrichment_retry}, handlers={"lead-normalized": on_lead_normalized,
                                               "consent-changed": on_consent_changed,
                                               "lead-worked": on_lead_worked,
-                                              "subject-erasure-requested": erasure.handler(
-                                                  "outreach_leads", "contacts", "outreach_requests", "blocked_requests", "call_tasks",
-                                                  "deadlines", "consents", "consent_evidence",
-                                                  "lead_states", "lifecycle_refusals")}, prefetch=prefetch)
+                                              "subject-erasure-requested": on_subject_erasure_requested},
+                  prefetch=prefetch)

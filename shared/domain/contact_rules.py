@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.domain.text import fold, strip_marks
 
@@ -326,8 +326,7 @@ def decide(channel: Channel | str, marketing: bool, consent: ConsentState, recen
     raise AssertionError("unreachable: after the last send leaves the window there is room")  # pragma: no cover
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """One request of a lead's plan (`decide_plan`): its decision, and the reason kept for the funnel —
     the refusal's, or "hours" for a marketing send moved to the next permitted hours — None otherwise."""
 
@@ -337,12 +336,20 @@ class Verdict:
     kept: str | None = None
 
 
+# A refusal's decision, one for each reason (immutable; equal to any other with its reason).
+_BLOCKED = {reason: Blocked(reason) for reason in ("erased", "withdrawn", "dnc_listed", "no_consent")}
+_SEND_NOW = Send(None)
+
+
 def _refusal(channel: Channel, marketing: bool, consent: ConsentState) -> str | None:
     """`decide`'s refusal that needs no send times, in its order; None when the rules go on to the hours and caps."""
     if consent.erased:
         return "erased"
     if not marketing:
         return None
+    if not consent.granted:  # nothing granted (most contacts: no consent row), nothing withdrawn from it
+        return ("withdrawn" if channel in consent.withdrawn else
+                "dnc_listed" if consent.dnc_listed and channel in DNC_CHANNELS else "no_consent")
     if channel in consent.withdrawn:
         return "withdrawn"
     if consent.dnc_listed and channel in DNC_CHANNELS:
@@ -375,9 +382,9 @@ def decide_plan(emails: Sequence[str], mobiles: Sequence[str], calls: Sequence[t
         consent = consents.get(contact, unknown)
         refusal = _refusal(channel, marketing, consent)
         if refusal is not None:
-            return Verdict(channel, contact, Blocked(refusal), refusal)
+            return Verdict(channel, contact, _BLOCKED[refusal], refusal)
         if not marketing:
-            return Verdict(channel, contact, Send(None))
+            return Verdict(channel, contact, _SEND_NOW)
         key = (channel, contact)
         sends = recent_sends[key]
         if key in planned:
