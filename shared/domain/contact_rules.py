@@ -347,9 +347,6 @@ def _refusal(channel: Channel, marketing: bool, consent: ConsentState) -> str | 
         return "erased"
     if not marketing:
         return None
-    if not consent.granted:  # nothing granted (most contacts: no consent row), nothing withdrawn from it
-        return ("withdrawn" if channel in consent.withdrawn else
-                "dnc_listed" if consent.dnc_listed and channel in DNC_CHANNELS else "no_consent")
     if channel in consent.withdrawn:
         return "withdrawn"
     if consent.dnc_listed and channel in DNC_CHANNELS:
