@@ -18,7 +18,7 @@ from shared.domain.phones import normalize_phone
 from shared.domain.provinces import PROVINCE_NAMES
 from shared.outreach import announcements, lifecycle, requests
 from shared.service import Context, Rejected, Service
-from shared.store import Row, deadlines
+from shared.store import deadlines
 from shared.store.models import (CallTask, Consent, ConsentEvidence, Contact, Deadline, LeadStateRow,
                                  OutreachLead)
 from shared.privacy import erasure
@@ -37,44 +37,40 @@ def on_lead_normalized(event, ctx: Context) -> None:
     phones = _remember(event, ctx)
     if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
+    # The lead's moves (normalized, in outreach, escalated) are applied in turn and written once.
+    moving = lifecycle.begin(ctx, event.lead_id)
     if event.outreach_list == "insufficient":
-        lifecycle.move(ctx, event.lead_id, Happening.NORMALIZED)
-        announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address")
-        return
-    if not isinstance(lifecycle.move_through(ctx, event.lead_id, Happening.NORMALIZED, Happening.OUTREACH_STARTED),
-                      Moved):
-        return  # the lead moved on before its plan (escalated, supported on the hotline)
-    _plan(ctx, event.lead_id, list(event.emails), [p.e164 for p in event.phones if p.type == "mobile"], phones,
-          event.envelope.correlation_id)
+        moving.apply((Happening.NORMALIZED, None))
+        announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address",
+                               event.province_code, moving)
+    elif isinstance(moving.apply((Happening.NORMALIZED, None), (Happening.OUTREACH_STARTED, None)), Moved):
+        unreachable = _plan(ctx, event.lead_id, list(event.emails),
+                            [p.e164 for p in event.phones if p.type == "mobile"], phones,
+                            event.envelope.correlation_id)
+        if unreachable is not None:
+            announcements.escalate(ctx, event.lead_id, "unreachable", unreachable, event.province_code, moving)
+    # else: the lead moved on before its plan (escalated, supported on the hotline)
+    moving.write()
+
+
+_LABELS = {Channel.EMAIL: "e-mail", Channel.SMS: "sms", Channel.CALL: "call"}
 
 
 def _plan(ctx: Context, lead_id: str, emails: list[str], mobiles: list[str], phones: list[DialNumber],
-          correlation_id: str) -> None:
-    """E-mail and SMS marketing, then the first call that the contact rules allow; escalated when none."""
-    blocked: list[str] = []
-    emailed = False
-    for address in emails:
-        decision = requests.request_email(ctx, lead_id, address)
-        if isinstance(decision, Blocked):
-            blocked.append(f"e-mail: {decision.reason}")
-        emailed |= not isinstance(decision, Blocked)
-    for mobile in mobiles:
-        decision = requests.request_sms(ctx, lead_id, mobile)
-        if isinstance(decision, Blocked):
-            blocked.append(f"sms: {decision.reason}")
-    for number in dial_order(phones):
-        decision = requests.request_call(ctx, lead_id, number.e164, 1, "first consultation call")
-        if not isinstance(decision, Blocked):
-            return
-        blocked.append(f"call: {decision.reason}")
-    if emailed:
+          correlation_id: str) -> str | None:
+    """E-mail and SMS marketing, then the first call that the contact rules allow, decided in one call;
+    why the lead is unreachable when no call and no e-mail is allowed (the caller escalates it), else None."""
+    verdicts = requests.plan(ctx, lead_id, emails, mobiles, [number.e164 for number in dial_order(phones)])
+    if any(v.channel is Channel.CALL and not isinstance(v.decision, Blocked) for v in verdicts):
+        return None
+    if any(v.channel is Channel.EMAIL and not isinstance(v.decision, Blocked) for v in verdicts):
         # E-mail only: the customer may reply or call the hotline; past the wait, the post office takes over.
         due = ctx.now() + ctx.policies.reply_wait
         deadlines.schedule(ctx.session, requests.reply_wait_id(lead_id), requests.REPLY_WAIT, lead_id, due,
                            {"correlation_id": correlation_id})
-        return
-    announcements.escalate(ctx, lead_id, "unreachable",
-                      "the contact rules allow no channel: " + "; ".join(sorted(set(blocked))))
+        return None
+    blocked = {f"{_LABELS[v.channel]}: {v.decision.reason}" for v in verdicts if isinstance(v.decision, Blocked)}
+    return "the contact rules allow no channel: " + "; ".join(sorted(blocked))
 
 
 def _retry_enrichment_later(event, ctx: Context) -> None:
@@ -123,9 +119,11 @@ def on_lead_worked(event, ctx: Context) -> None:
                                         phone_type=phone_type, position=position, given_by_customer=False)
         contact.dead = False
         added.append(contact)
-    _plan(ctx, event.lead_id, [c.value for c in added if c.kind == "email"],
-          [c.value for c in added if c.phone_type == "mobile"],
-          [requests.dial_number(c) for c in added if c.kind == "phone"], event.envelope.correlation_id)
+    unreachable = _plan(ctx, event.lead_id, [c.value for c in added if c.kind == "email"],
+                        [c.value for c in added if c.phone_type == "mobile"],
+                        [requests.dial_number(c) for c in added if c.kind == "phone"], event.envelope.correlation_id)
+    if unreachable is not None:
+        announcements.escalate(ctx, event.lead_id, "unreachable", unreachable)
 
 
 def _remember(event, ctx: Context) -> list[DialNumber] | None:
@@ -141,16 +139,16 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
     contacts = [(p.e164, "phone", p.type) for p in event.phones if p.type in ("mobile", "landline", "voip")]
     contacts += [(address, "email", None) for address in event.emails]
     numbers = []
+    lead_id = event.lead_id
     for position, (value, kind, phone_type) in enumerate(contacts):
-        if known and session.get(Contact, (event.lead_id, value)) is not None:
+        if known and session.get(Contact, (lead_id, value)) is not None:
             continue
-        contact = Row(lead_id=event.lead_id, value=value, kind=kind, phone_type=phone_type, position=position,
-                      dead=False, given_by_customer=False)
         # An erased person is planned for (the rules block them, saying why) but never stored again.
         if not requests.consent_of(ctx, value).erased:
-            session.stage(Contact, **contact)
-        if kind == "phone":
-            numbers.append(requests.dial_number(contact))
+            session.stage(Contact, lead_id=lead_id, value=value, kind=kind, phone_type=phone_type, position=position,
+                          dead=False, given_by_customer=False)
+        if kind == "phone":  # as requests.dial_number reads the contact
+            numbers.append(DialNumber(value, phone_type != "mobile", False))
     return None if known else numbers
 
 
@@ -165,6 +163,7 @@ def on_consent_changed(event, ctx: Context) -> None:
         # blocked — the batch guard stops every later event that names it.
         requests.cancel_outstanding(ctx, event.contact, frozenset(Channel), f"erased ({event.source})")
         subject = Subject(**{"phones" if event.contact_kind == "phone" else "emails": {event.contact}})
+        requests.forget_consents(ctx.session)  # the consent row goes
         erasure.forget(ctx, subject, ("contacts", "consents", "consent_evidence"), event.envelope.event_id,
                        keyed_hash(key, event.contact))
         return
@@ -186,16 +185,31 @@ def on_consent_changed(event, ctx: Context) -> None:
                       changed_at=event.changed_at)
 
 
+_erase = erasure.handler("outreach_leads", "contacts", "outreach_requests", "blocked_requests", "call_tasks", "deadlines",
+                         "consents", "consent_evidence", "lead_states", "lifecycle_refusals")
+
+
+def on_subject_erasure_requested(event, ctx: Context) -> None:
+    requests.forget_consents(ctx.session)  # the person's consent rows go: the batch's states are read again
+    _erase(event, ctx)
+
+
+on_subject_erasure_requested.tables = _erase.tables  # type: ignore[attr-defined]  # as erasure.handler's
+
+
 def prefetch(events: list, session: Session) -> None:
     """A batch's leads, their call tasks and the consent of every contact they name, read at once."""
     leads = [event for event in events if event.envelope.event_type == "lead-normalized"]
-    contacts = [event.contact for event in events if event.envelope.event_type == "consent-changed"]
-    contacts += [c for lead in leads for c in (*lead.emails, *(p.e164 for p in lead.phones))]
+    changed = [event.contact for event in events if event.envelope.event_type == "consent-changed"]
+    named = [c for lead in leads for c in (*lead.emails, *(p.e164 for p in lead.phones))]
+    contacts = changed + named
     lead_ids = [lead.lead_id for lead in leads]
     session.prefetch(OutreachLead, lead_ids)
     session.prefetch(LeadStateRow, lead_ids)
     session.prefetch(CallTask, lead_ids)
-    session.prefetch(Consent, contacts)
+    # Consent-changed events update their contacts' rows (ORM objects); the leads' contacts are only read.
+    session.prefetch(Consent, changed)
+    requests.prefetch_consents(session, named)
     session.prefetch(Deadline, [requests.reply_wait_id(lead_id) for lead_id in lead_ids])
     requests.prefetch_recent_sends(session, contacts)
 
@@ -205,7 +219,5 @@ SERVICE = Service(name="segmenter", emits=("email-requested", "sms-requested", "
                   deadline_handlers={enrichment.RETRY: on_enrichment_retry}, handlers={"lead-normalized": on_lead_normalized,
                                               "consent-changed": on_consent_changed,
                                               "lead-worked": on_lead_worked,
-                                              "subject-erasure-requested": erasure.handler(
-                                                  "outreach_leads", "contacts", "outreach_requests", "blocked_requests", "call_tasks",
-                                                  "deadlines", "consents", "consent_evidence",
-                                                  "lead_states", "lifecycle_refusals")}, prefetch=prefetch)
+                                              "subject-erasure-requested": on_subject_erasure_requested},
+                  prefetch=prefetch)

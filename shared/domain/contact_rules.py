@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.domain.text import fold, strip_marks
 
@@ -324,6 +324,86 @@ def decide(channel: Channel | str, marketing: bool, consent: ConsentState, recen
         if _fits(at, sends, cap):
             return Send(None if at <= now else at)
     raise AssertionError("unreachable: after the last send leaves the window there is room")  # pragma: no cover
+
+
+class Verdict(NamedTuple):
+    """One request of a lead's plan (`decide_plan`): its decision, and the reason kept for the funnel —
+    the refusal's, or "hours" for a marketing send moved to the next permitted hours — None otherwise."""
+
+    channel: Channel
+    contact: str
+    decision: Decision
+    kept: str | None = None
+
+
+# A refusal's decision, one for each reason (immutable; equal to any other with its reason).
+_BLOCKED = {reason: Blocked(reason) for reason in ("erased", "withdrawn", "dnc_listed", "no_consent")}
+_SEND_NOW = Send(None)
+
+
+def _refusal(channel: Channel, marketing: bool, consent: ConsentState) -> str | None:
+    """`decide`'s refusal that needs no send times, in its order; None when the rules go on to the hours and caps."""
+    if consent.erased:
+        return "erased"
+    if not marketing:
+        return None
+    if channel in consent.withdrawn:
+        return "withdrawn"
+    if consent.dnc_listed and channel in DNC_CHANNELS:
+        return "dnc_listed"
+    if channel not in consent.granted:
+        return "no_consent"
+    return None
+
+
+def decide_plan(emails: Sequence[str], mobiles: Sequence[str], calls: Sequence[tuple[str, bool]],
+                consents: Mapping[str, ConsentState],
+                recent_sends: Mapping[tuple[Channel, str], Sequence[dt.datetime]],
+                now: dt.datetime, policy: ContactPolicy | None = None) -> list[Verdict]:
+    """A lead's whole channel plan at `now`, in one call, as `decide` decides each request in turn: an
+    e-mail (marketing) to each of `emails`, an SMS (marketing) to each of `mobiles`, then a call to each
+    of `calls` (number, marketing) in turn until one is allowed (the later numbers are not asked).
+
+    `consents`: each contact's state (a contact not in it: unknown). `recent_sends`: for each (channel,
+    contact) whose consent allows that marketing, the times of its earlier marketing sends (as `decide`
+    takes them; KeyError when one is missing); the plan's own sends count towards the caps of the requests
+    after them. Each verdict keeps what a lead's funnel records: the refusal, or "hours" when a marketing
+    send waits for the permitted hours."""
+    policy = policy or ContactPolicy()
+    _aware(now, "now")
+    unknown = ConsentState()
+    verdicts: list[Verdict] = []
+    planned: dict[tuple[Channel, str], list[dt.datetime]] = {}
+
+    def one(channel: Channel, contact: str, marketing: bool) -> Verdict:
+        consent = consents.get(contact, unknown)
+        refusal = _refusal(channel, marketing, consent)
+        if refusal is not None:
+            return Verdict(channel, contact, _BLOCKED[refusal], refusal)
+        if not marketing:
+            return Verdict(channel, contact, _SEND_NOW)
+        key = (channel, contact)
+        sends = recent_sends[key]
+        if key in planned:
+            sends = [*sends, *planned[key]]
+        decision = decide(channel, True, consent, sends, now, policy)
+        if isinstance(decision, Blocked):
+            return Verdict(channel, contact, decision, decision.reason)
+        planned.setdefault(key, []).append(decision.not_before or now)
+        hours = consent.hours_agreed(channel) or policy.hours(channel)
+        waits = decision.not_before is not None and not in_hours(now, hours, policy.timezone)
+        return Verdict(channel, contact, decision, "hours" if waits else None)
+
+    for address in emails:
+        verdicts.append(one(Channel.EMAIL, address, True))
+    for mobile in mobiles:
+        verdicts.append(one(Channel.SMS, mobile, True))
+    for number, marketing in calls:
+        verdict = one(Channel.CALL, number, marketing)
+        verdicts.append(verdict)
+        if isinstance(verdict.decision, Send):
+            break
+    return verdicts
 
 
 # --- message shaping -----------------------------------------------------------------------------

@@ -19,13 +19,18 @@ def announce_escalation(ctx: Context, lead_id: str, province_code: str | None, r
              province_code=province_code, reason=reason, detail=detail)
 
 
-def escalate(ctx: Context, lead_id: str, reason: str, detail: str, province_code: str | None = None) -> bool:
+def escalate(ctx: Context, lead_id: str, reason: str, detail: str, province_code: str | None = None,
+             moving: lifecycle.Moving | None = None) -> bool:
     """Escalates the lead to the post office of its province (`province_code`, else as the
-    segmenter kept it) when its lifecycle allows; its calls stop. False when refused."""
+    segmenter kept it) when its lifecycle allows; its calls stop. False when refused. `moving`: the
+    lead's moves under way in this handler, which the escalation joins (its caller writes them)."""
     if province_code is None:
         lead = ctx.session.get(OutreachLead, lead_id)
         province_code = lead.province_code if lead else None
-    if not isinstance(lifecycle.move(ctx, lead_id, Happening.ESCALATED, post_office_code(province_code)), Moved):
+    owner = post_office_code(province_code)
+    outcome = (moving.apply((Happening.ESCALATED, owner)) if moving is not None
+               else lifecycle.move(ctx, lead_id, Happening.ESCALATED, owner))
+    if not isinstance(outcome, Moved):
         return False
     announce_escalation(ctx, lead_id, province_code, reason, detail)
     _end_calls(ctx, lead_id, "escalated")

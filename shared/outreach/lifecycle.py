@@ -11,7 +11,7 @@ from shared.domain.lifecycle import Happening, LeadState, Moved, Outcome, Refuse
 from shared.observability.metrics import LIFECYCLE_REFUSED
 from shared.outreach.requests import reply_wait_id
 from shared.service import Context
-from shared.store import deadlines
+from shared.store import Row, deadlines
 from shared.store.models import LeadStateRow, LifecycleRefusal
 
 log = logging.getLogger("careflow.lifecycle")
@@ -31,6 +31,55 @@ def move(ctx: Context, lead_id: str, happening: Happening, by: str | None = None
 def move_through(ctx: Context, lead_id: str, *happenings: Happening) -> Outcome:
     """`move` for each of `happenings` in turn, the lead's state read and written once: the last one's outcome."""
     return _apply(ctx, lead_id, tuple((happening, None) for happening in happenings))
+
+
+class Moving:
+    """A lead's moves in one handler, its state read once (`begin`) and written once (`write`):
+    `apply` asks the domain for each step at once, records a refused one, and cancels the reply wait
+    when a step leaves outreach, as `move` does, so a handler can decide between its moves."""
+
+    __slots__ = ("ctx", "lead_id", "row", "state", "moved")
+
+    def __init__(self, ctx: Context, lead_id: str):
+        self.ctx, self.lead_id = ctx, lead_id
+        self.row = ctx.session.get(LeadStateRow, lead_id)
+        self.state = None if self.row is None else LeadState(Stage(self.row.stage), self.row.owner)
+        self.moved = False
+
+    def apply(self, *steps: tuple[Happening, str | None]) -> Outcome:
+        """Each (happening, by) in turn: the last one's outcome."""
+        ctx, state = self.ctx, self.state
+        left_outreach = False
+        for happening, by in steps:
+            outcome = transition(state, happening, by)
+            if isinstance(outcome, Refused):
+                refuse(ctx, self.lead_id, happening, outcome.state.stage, outcome.reason)
+            elif isinstance(outcome, Moved):
+                state, self.moved = outcome.state, True
+                left_outreach |= state.stage is not Stage.IN_OUTREACH
+        self.state = state
+        if left_outreach:
+            # Out of outreach (supported on the hotline, escalated): the reply wait no longer applies.
+            deadlines.cancel(ctx.session, reply_wait_id(self.lead_id), ctx.now())
+        return outcome
+
+    def write(self) -> None:
+        """The lead's state after the moves applied, once."""
+        if not self.moved:
+            return
+        state, now = self.state, self.ctx.now()
+        if isinstance(self.row, Row) and self.row.written:  # staged earlier in the batch, inserted since
+            self.row = self.ctx.session.get(LeadStateRow, self.lead_id)
+        if self.row is None:
+            self.row = self.ctx.session.stage(LeadStateRow, lead_id=self.lead_id, stage=state.stage.value,
+                                              owner=state.owner, updated_at=now)
+        else:
+            self.row.stage, self.row.owner, self.row.updated_at = state.stage.value, state.owner, now
+        self.moved = False
+
+
+def begin(ctx: Context, lead_id: str) -> Moving:
+    return Moving(ctx, lead_id)
 
 
 def _apply(ctx: Context, lead_id: str, steps: tuple[tuple[Happening, str | None], ...]) -> Outcome:

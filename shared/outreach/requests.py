@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
@@ -22,6 +23,8 @@ DAY = dt.timedelta(hours=24)
 REPLY_WAIT = "reply_wait"
 _SENDS, _SENDS_SINCE = "careflow.recent_sends", "careflow.recent_sends_since"
 _UNKNOWN = rules.ConsentState.unknown()  # immutable: one for every contact with no consent row
+_STATES = "careflow.consent_states"
+_CONSENT_SLICE = 10_000
 
 
 def reply_wait_id(lead_id: str) -> str:
@@ -30,11 +33,45 @@ def reply_wait_id(lead_id: str) -> str:
 
 
 def consent_of(ctx: Context, contact: str) -> rules.ConsentState:
+    states = ctx.session.info.get(_STATES)
+    if states is not None:
+        state = states.get(contact)
+        if state is not None:
+            return state
     row = ctx.session.get(Consent, contact)
     if row is None:
         return _UNKNOWN
+    return _state_of(row)
+
+
+def _state_of(row: Consent | Any) -> rules.ConsentState:
     return _consent_state(tuple(row.granted), tuple(row.withdrawn), row.dnc_listed, row.erased,
                           tuple(sorted((row.agreed_hours or {}).items())))
+
+
+def prefetch_consents(session: Session, contacts: Iterable[str]) -> None:
+    """The consent states of a batch's contacts for `consent_of`, read at once as plain rows (no ORM
+    object a row: the rules only read them). What changes a consent in the batch drops its state:
+    `record_consent` the contact's, `forget_consents` (an erasure's delete) all of them."""
+    wanted = set(contacts)
+    if not wanted:
+        return
+    states = session.info.setdefault(_STATES, {})
+    ordered = sorted(wanted)
+    columns = (Consent.contact, Consent.granted, Consent.withdrawn, Consent.dnc_listed, Consent.erased,
+               Consent.agreed_hours)
+    for start in range(0, len(ordered), _CONSENT_SLICE):  # a statement's array of keys stays bounded
+        for row in session.execute(select(*columns).where(
+                among(session, Consent.contact, ordered[start:start + _CONSENT_SLICE]))):
+            states[row.contact] = _state_of(row)
+    for contact in wanted:
+        states.setdefault(contact, _UNKNOWN)
+
+
+def forget_consents(session: Session) -> None:
+    """Drops the batch's consent states read up front (an erasure deleted consent rows): `consent_of`
+    reads the store again."""
+    session.info.pop(_STATES, None)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -48,6 +85,9 @@ def _consent_state(granted: tuple[str, ...], withdrawn: tuple[str, ...], dnc_lis
 
 
 def record_consent(ctx: Context, contact: str, state: rules.ConsentState) -> None:
+    states = ctx.session.info.get(_STATES)
+    if states is not None:
+        states.pop(contact, None)  # read from the row from now on (a failed handler's savepoint takes it back)
     row = ctx.session.get(Consent, contact) or ctx.session.stage(Consent, contact=contact)
     row.granted, row.withdrawn = sorted(c.value for c in state.granted), sorted(c.value for c in state.withdrawn)
     row.dnc_listed, row.erased, row.updated_at = state.dnc_listed, state.erased, ctx.now()
@@ -119,8 +159,50 @@ def _record(ctx: Context, event_id: str, lead_id: str, channel: rules.Channel, c
         sends.append(request)
 
 
-def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:
-    decision = _permitted(ctx, rules.Channel.EMAIL, to, True, ctx.now(), lead_id)
+def plan(ctx: Context, lead_id: str, emails: list[str], mobiles: list[str], numbers: list[str],
+         call_reason: str = "first consultation call") -> list[rules.Verdict]:
+    """A lead's channel plan now, decided in one call (`rules.decide_plan`: each contact's consent read
+    once): an e-mail to each address, an SMS to each mobile, a call to the first of `numbers` (in dial
+    order) the rules allow. The refusals and waits are kept (`blocked_requests`) and the requests
+    allowed are made, as `request_email`, `request_sms` and `request_call` would, in that order."""
+    now = ctx.now()
+    session = ctx.session
+    consents = {}
+    for contact in (*emails, *mobiles, *numbers):
+        if contact not in consents:
+            consents[contact] = consent_of(ctx, contact)
+    calls = []
+    for number in numbers:
+        contact = session.get(Contact, (lead_id, number))
+        calls.append((number, not (contact and contact.given_by_customer)))
+    sends = {}
+    for channel, contacts in ((rules.Channel.EMAIL, emails), (rules.Channel.SMS, mobiles),
+                              (rules.Channel.CALL, [number for number, marketing in calls if marketing])):
+        for contact in contacts:
+            # The daily cap matters only to marketing the consent allows: no query otherwise.
+            consent = consents[contact]
+            if consent.granted and consent.allows_marketing(channel) and (channel, contact) not in sends:
+                sends[channel, contact] = _recent_sends(ctx, channel, contact, now)
+    verdicts = rules.decide_plan(emails, mobiles, calls, consents, sends, now, ctx.policies.contact)
+    for verdict in verdicts:
+        if verdict.kept is not None:
+            session.stage(BlockedRequest, lead_id=lead_id, channel=verdict.channel.value, reason=verdict.kept,
+                          decided_at=now)
+        if not isinstance(verdict.decision, rules.Send):
+            continue
+        if verdict.channel is rules.Channel.EMAIL:
+            request_email(ctx, lead_id, verdict.contact, verdict.decision)
+        elif verdict.channel is rules.Channel.SMS:
+            request_sms(ctx, lead_id, verdict.contact, verdict.decision)
+        else:
+            request_call(ctx, lead_id, verdict.contact, 1, call_reason, decision=verdict.decision)
+    return verdicts
+
+
+def request_email(ctx: Context, lead_id: str, to: str,
+                  decision: rules.Send | None = None) -> rules.Send | rules.Blocked:
+    """An e-mail (marketing) to `to` if the contact rules allow it (`decision`: they did already)."""
+    decision = decision or _permitted(ctx, rules.Channel.EMAIL, to, True, ctx.now(), lead_id)
     if isinstance(decision, rules.Send):
         subject, body = outreach_email(ctx.policies.contact)
         event = ctx.emit("email-requested", lead_id=lead_id, to=to, subject=subject, body=body, marketing=True,
@@ -129,8 +211,8 @@ def request_email(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blo
     return decision
 
 
-def request_sms(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Blocked:
-    decision = _permitted(ctx, rules.Channel.SMS, to, True, ctx.now(), lead_id)
+def request_sms(ctx: Context, lead_id: str, to: str, decision: rules.Send | None = None) -> rules.Send | rules.Blocked:
+    decision = decision or _permitted(ctx, rules.Channel.SMS, to, True, ctx.now(), lead_id)
     if isinstance(decision, rules.Send):
         event = ctx.emit("sms-requested", lead_id=lead_id, to=to, text=outreach_sms(ctx.policies.contact),
                          marketing=True, not_before=decision.not_before)
@@ -139,13 +221,14 @@ def request_sms(ctx: Context, lead_id: str, to: str) -> rules.Send | rules.Block
 
 
 def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
-                 not_before: dt.datetime | None = None) -> rules.Send | rules.Blocked:
+                 not_before: dt.datetime | None = None, decision: rules.Send | None = None) -> rules.Send | rules.Blocked:
     """Asks the telephony platform for a consultation call, no earlier than `not_before`; a
-    number the customer left for us is a call they asked for, not marketing."""
+    number the customer left for us is a call they asked for, not marketing (`decision`: the
+    contact rules allowed it already)."""
     contact = ctx.session.get(Contact, (lead_id, to))
     marketing = not (contact and contact.given_by_customer)
     wanted = max(not_before or ctx.now(), ctx.now())
-    decision = _permitted(ctx, rules.Channel.CALL, to, marketing, wanted, lead_id)
+    decision = decision or _permitted(ctx, rules.Channel.CALL, to, marketing, wanted, lead_id)
     if isinstance(decision, rules.Send):
         send_at = decision.not_before or wanted
         event = ctx.emit("call-requested", subject_type="lead", subject_id=lead_id, to=to, purpose="consultation",

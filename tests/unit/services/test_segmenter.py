@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from services import load
 from services.segmenter import handler as segmenter_handler
 from shared.domain.contact_rules import ContactPolicy
+from shared.privacy.subjects import keyed_hash
 from shared.service import Service
 from shared.store.models import (Consent, ConsentEvidence, Contact, Deadline, LeadStateRow, LifecycleRefusal,
                                  OutreachLead, OutreachRequest, ProcessedEvent)
@@ -308,3 +309,55 @@ def test_a_lead_supported_before_its_plan_is_neither_contacted_nor_escalated_and
         assert [(r.happening, r.stage) for r in session.scalars(select(LifecycleRefusal))] == [
             ("outreach_started", "supported")]
         assert session.scalar(select(func.count()).select_from(OutreachRequest)) == 0
+
+
+def test_consent_changed_between_leads_of_one_batch_applies_to_the_next_lead_as_if_handled_one_by_one():
+    # The batch reads its leads' consent up front: each change in the batch is what the next lead sees.
+    one_batch, one_by_one = InProcess(load("segmenter")), InProcess(load("segmenter"))
+
+    def events(segmenter: InProcess) -> list:
+        def consent(status: str, channel: str = "all"):
+            return segmenter.event("consent-changed", contact=MOBILE, contact_kind="phone", channel=channel,
+                                   status=status, source="test", evidence="hợp đồng", changed_at=segmenter.now)
+        lead = iter(f"mst:010023348{n}" for n in range(5))
+        return [segmenter.event("lead-normalized", **normalized(lead_id=next(lead), phones=[(MOBILE, "mobile")])),
+                consent("granted"),
+                segmenter.event("lead-normalized", **normalized(lead_id=next(lead), phones=[(MOBILE, "mobile")])),
+                consent("withdrawn", "sms"),
+                segmenter.event("lead-normalized", **normalized(lead_id=next(lead), phones=[(MOBILE, "mobile")])),
+                consent("erased"),
+                segmenter.event("lead-normalized", **normalized(lead_id=next(lead), phones=[(MOBILE, "mobile")]))]
+
+    together = one_batch.send(*events(one_batch))
+    apart = [one_by_one.send(event) for event in events(one_by_one)]
+
+    def plain(kinds_and_events) -> list:
+        # Without the ids (each side's events have their own): the same events, in the same order.
+        return [(kind, {k: v for k, v in event.model_dump().items() if k not in ("envelope", "request_ids")})
+                for kind, event in kinds_and_events]
+
+    assert plain(together.events) == plain([pair for emitted in apart for pair in emitted.events])
+    assert together.types() == ["lead-escalated",  # no consent yet
+                                "sms-requested", "call-requested",  # granted
+                                "outreach-cancelled",  # SMS withdrawn: the pending one is recalled
+                                "call-requested",  # no SMS; the call waits a day for its cap
+                                "outreach-cancelled", "outreach-cancelled",  # erased: the calls and the SMS recalled
+                                "lead-escalated"]
+    assert together.of("call-requested")[1].not_before == MORNING + dt.timedelta(hours=24)
+    assert "erased" in together.of("lead-escalated")[-1].detail
+
+
+def test_a_person_erased_between_two_leads_of_one_batch_is_not_contacted_for_the_second():
+    # The batch reads its leads' consent up front: an erasure in the batch drops what it read.
+    for status, key in (("erased", None), ("erased", "a-key"), (None, "a-key")):  # a list's erasure, a DSR's
+        segmenter = InProcess(load("segmenter"), **({"privacy_key": key} if key else {}))
+        granted(segmenter, MOBILE)
+        first = segmenter.event("lead-normalized", **normalized(lead_id="mst:0100233488", phones=[(MOBILE, "mobile")]))
+        erase = (segmenter.event("consent-changed", contact=MOBILE, contact_kind="phone", channel="all", status=status,
+                                 source="test", evidence="hợp đồng", changed_at=segmenter.now) if status else
+                 segmenter.event("subject-erasure-requested", subject_id=keyed_hash(key, MOBILE), request_id="dsr-1",
+                                 identifier_kind="phone", phones=[MOBILE], requested_at=segmenter.now))
+        second = segmenter.event("lead-normalized", **normalized(lead_id="mst:0314409058", phones=[(MOBILE, "mobile")]))
+        emitted = segmenter.send(first, erase, second)
+        assert [(e.lead_id, e.reason) for e in emitted.of("lead-escalated")] == [("mst:0314409058", "unreachable")]
+        assert [r.lead_id for r in emitted.of("sms-requested")] == ["mst:0100233488"]
