@@ -205,18 +205,18 @@ def request_email(ctx: Context, lead_id: str, to: str,
     decision = decision or _permitted(ctx, rules.Channel.EMAIL, to, True, ctx.now(), lead_id)
     if isinstance(decision, rules.Send):
         subject, body = outreach_email(ctx.policies.contact)
-        event = ctx.emit("email-requested", lead_id=lead_id, to=to, subject=subject, body=body, marketing=True,
+        event_id = ctx.emit("email-requested", lead_id=lead_id, to=to, subject=subject, body=body, marketing=True,
                          not_before=decision.not_before)
-        _record(ctx, event, lead_id, rules.Channel.EMAIL, to, True, decision.not_before or ctx.now())
+        _record(ctx, event_id, lead_id, rules.Channel.EMAIL, to, True, decision.not_before or ctx.now())
     return decision
 
 
 def request_sms(ctx: Context, lead_id: str, to: str, decision: rules.Send | None = None) -> rules.Send | rules.Blocked:
     decision = decision or _permitted(ctx, rules.Channel.SMS, to, True, ctx.now(), lead_id)
     if isinstance(decision, rules.Send):
-        event = ctx.emit("sms-requested", lead_id=lead_id, to=to, text=outreach_sms(ctx.policies.contact),
+        event_id = ctx.emit("sms-requested", lead_id=lead_id, to=to, text=outreach_sms(ctx.policies.contact),
                          marketing=True, not_before=decision.not_before)
-        _record(ctx, event, lead_id, rules.Channel.SMS, to, True, decision.not_before or ctx.now())
+        _record(ctx, event_id, lead_id, rules.Channel.SMS, to, True, decision.not_before or ctx.now())
     return decision
 
 
@@ -231,9 +231,9 @@ def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
     decision = decision or _permitted(ctx, rules.Channel.CALL, to, marketing, wanted, lead_id)
     if isinstance(decision, rules.Send):
         send_at = decision.not_before or wanted
-        event = ctx.emit("call-requested", subject_type="lead", subject_id=lead_id, to=to, purpose="consultation",
+        event_id = ctx.emit("call-requested", subject_type="lead", subject_id=lead_id, to=to, purpose="consultation",
                          attempt=attempt, not_before=send_at if send_at > ctx.now() else None, reason=reason)
-        _record(ctx, event, lead_id, rules.Channel.CALL, to, marketing, send_at)
+        _record(ctx, event_id, lead_id, rules.Channel.CALL, to, marketing, send_at)
         task = ctx.session.get(CallTask, lead_id) or ctx.session.stage(CallTask, lead_id=lead_id)
         task.number, task.attempt, task.status, task.updated_at = to, attempt, "requested", ctx.now()
     return decision
