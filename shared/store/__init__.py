@@ -226,6 +226,9 @@ class StoreSession(Session):
 _ABSENT, _ADDED, _FOUND, _ROWS = "careflow.absent", "careflow.added", "careflow.found", "careflow.rows"
 _PREFETCH_SLICE = 10_000
 _SQLITE_PARAMETERS = 32_766  # the most SQLite takes in a statement
+# The most rows a multi-row INSERT takes. sqlite3 keeps the last 128 statement texts prepared, one for
+# each row count it saw: statements of any count up to 32,766 parameters held ~55 MB in a segmenter.
+_SQLITE_ROWS = 256
 _NUMBERED = object()
 # Parents before children, should a foreign key ever join two tables a batch writes.
 _TABLE_ORDER = {table: position for position, table in enumerate(Base.metadata.sorted_tables)}
@@ -269,6 +272,17 @@ def _template(model: type) -> tuple[dict[str, Any], list[tuple[str, Any]], Calla
     return defaults, made, key_of
 
 
+def _row_counts(rows: int, most: int) -> list[int]:
+    """`rows` as the row counts of its statements: `most` each, the rest in powers of two, so that a
+    table's inserts have a few statement texts (a few prepared statements), whatever the batch."""
+    counts = [most] * (rows // most)
+    rest = rows % most
+    while rest:
+        counts.append(1 << (rest.bit_length() - 1))
+        rest -= counts[-1]
+    return counts
+
+
 @functools.cache
 def _insert(table: Any, columns: frozenset[str], dialect: Any) -> Callable[[list[Row]], list[tuple[str, Any]]]:
     """What inserts rows of `table`'s `columns`: the driver's statements and their parameters, the
@@ -281,7 +295,7 @@ def _insert(table: Any, columns: frozenset[str], dialect: Any) -> Callable[[list
                    # Equal values convert alike (a UTC instant whatever its zone, a date): converted once.
                    isinstance(table.c[name].type, (UtcDateTime, Date))) for name in names]
     head, values = compiled.string.rsplit(" VALUES ", 1)
-    per_statement = _SQLITE_PARAMETERS // len(names)
+    per_statement = min(_SQLITE_ROWS, _SQLITE_PARAMETERS // len(names))
 
     def statements(rows: list[Row]) -> list[tuple[str, Any]]:
         columns_ = []
@@ -296,9 +310,12 @@ def _insert(table: Any, columns: frozenset[str], dialect: Any) -> Callable[[list
             columns_.append(column)
         if dialect.name == "sqlite":
             flat = [value for row in zip(*columns_) for value in row]
-            return [(f"{head} VALUES {','.join([values] * (len(part) // len(names)))}", tuple(part))
-                    for part in (flat[start:start + per_statement * len(names)]
-                                 for start in range(0, len(flat), per_statement * len(names)))]
+            out, start = [], 0
+            for count in _row_counts(len(rows), per_statement):
+                end = start + count * len(names)
+                out.append((f"{head} VALUES {','.join([values] * count)}", tuple(flat[start:end])))
+                start = end
+            return out
         if compiled.positional:
             return [(compiled.string, list(zip(*columns_)))]
         return [(compiled.string, [dict(zip(names, row)) for row in zip(*columns_)])]

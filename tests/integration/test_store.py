@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from shared import store
 from shared.store import session_factory
@@ -147,3 +147,27 @@ def test_more_staged_rows_than_one_statement_takes_are_all_stored_in_order_with_
     assert [(number, lead, decided) for number, lead, decided in stored] == [
         (i + 1, f"L{i}", instants[i % 3]) for i in range(9_000)]
     assert {decided.utcoffset() for _, _, decided in stored} == {dt.timedelta(0)}
+
+
+def test_a_tables_inserts_take_a_few_statement_texts_whatever_the_batch_sizes(sessions, database_url):
+    # sqlite3 keeps a prepared statement per text (the last 128): one text per row count held ~55 MB.
+    texts = set()
+    with sessions() as session:
+        engine = session.get_bind()
+
+    def listener(_connection, _cursor, sql, *_rest):
+        if sql.startswith("INSERT INTO blocked_requests"):
+            texts.add(sql)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        for size in range(1, 700, 7):
+            with sessions.begin() as session:
+                for i in range(size):
+                    session.stage(BlockedRequest, lead_id=f"L{size}-{i}", channel="sms", reason="no_consent",
+                                  decided_at=dt.datetime(2026, 3, 10, 3, tzinfo=dt.timezone.utc))
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(BlockedRequest)) == sum(range(1, 700, 7))
+    assert len(texts) <= (9 if database_url.startswith("sqlite") else 1)
