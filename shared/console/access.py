@@ -77,10 +77,14 @@ def authenticate(session: Session, username: str, password: str, now: dt.datetim
     failures = session.scalar(select(func.count()).select_from(ConsoleAudit).where(
         ConsoleAudit.username == username, ConsoleAudit.action == "login", ConsoleAudit.result == "failed",
         ConsoleAudit.at > now - FAILURE_WINDOW))
+    row = session.get(ConsoleUser, username)
+    # The reads' transaction ends before the slow password check, so that the audit's write is a
+    # transaction of its own: on SQLite, a transaction that has read cannot write once a service has
+    # committed meanwhile ("database is locked" at once, a failed sign-in during an import).
+    session.commit()
     if failures >= MAX_FAILURES:
         audit(session, username, "login", None, None, "throttled", now)
         raise AccessError("throttled")
-    row = session.get(ConsoleUser, username)
     try:
         if row is None:
             raise VerifyMismatchError

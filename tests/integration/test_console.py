@@ -299,3 +299,32 @@ def test_the_dpo_lists_open_requests_overdue_first_erases_a_person_and_downloads
     with session_factory(url)() as session:
         details = [a.detail or "" for a in session.query(ConsoleAudit)]
     assert not any("0100233488" in d for d in details)  # the identifier is never written in the audit log
+
+
+def test_signing_in_is_not_refused_when_a_service_commits_during_the_password_check(app, store, monkeypatch):
+    import threading
+
+    from shared.console import access
+    from tests.handlers import MORNING
+
+    service = session_factory(store[0], for_writes=True)
+    committed = threading.Event()
+
+    def a_service_batch():
+        with service.begin() as session:
+            session.add(BlockedRequest(lead_id=HANOI_LEAD, channel="sms", reason="no_consent", decided_at=MORNING))
+        committed.set()
+
+    class Hasher:  # argon2's check, with a service's batch committed while it runs (it takes ~50 ms)
+        def verify(self, hashed, password):
+            threading.Thread(target=a_service_batch).start()
+            assert committed.wait(5), "the service's batch waited for the sign-in"
+            return hasher.verify(hashed, password)
+
+        def __getattr__(self, name):
+            return getattr(hasher, name)
+
+    hasher = access._hasher
+    monkeypatch.setattr(access, "_hasher", Hasher())
+    signed_in(app, "bdt01")
+    assert ("bdt01", "login", None, "done") in audit(store[0])
