@@ -38,7 +38,7 @@ def on_lead_normalized(event, ctx: Context) -> None:
     if phones is None:
         return  # re-imported: the lead's plan is under way already; new contacts are kept for its calls
     # The lead's moves (normalized, in outreach, escalated) are applied in turn and written once.
-    moving = lifecycle.begin(ctx, event.lead_id)
+    moving = lifecycle.Moving(ctx, event.lead_id)
     if event.outreach_list == "insufficient":
         moving.apply((Happening.NORMALIZED, None))
         announcements.escalate(ctx, event.lead_id, "insufficient_contacts", "no callable phone and no e-mail address",
@@ -121,7 +121,8 @@ def on_lead_worked(event, ctx: Context) -> None:
         added.append(contact)
     unreachable = _plan(ctx, event.lead_id, [c.value for c in added if c.kind == "email"],
                         [c.value for c in added if c.phone_type == "mobile"],
-                        [requests.dial_number(c) for c in added if c.kind == "phone"], event.envelope.correlation_id)
+                        [requests.dial_number(c.value, c.phone_type, c.dead) for c in added if c.kind == "phone"],
+                        event.envelope.correlation_id)
     if unreachable is not None:
         announcements.escalate(ctx, event.lead_id, "unreachable", unreachable)
 
@@ -147,8 +148,8 @@ def _remember(event, ctx: Context) -> list[DialNumber] | None:
         if not requests.consent_of(ctx, value).erased:
             session.stage(Contact, lead_id=lead_id, value=value, kind=kind, phone_type=phone_type, position=position,
                           dead=False, given_by_customer=False)
-        if kind == "phone":  # as requests.dial_number reads the contact
-            numbers.append(DialNumber(value, phone_type != "mobile", False))
+        if kind == "phone":
+            numbers.append(requests.dial_number(value, phone_type))
     return None if known else numbers
 
 

@@ -292,6 +292,27 @@ def _fits(at: dt.datetime, sends: Sequence[dt.datetime], cap: int) -> bool:
     return all(sum(1 for s in sends if x - DAY < s <= x) < cap for x in ends)
 
 
+# A refusal's decision, one for each reason (immutable; equal to any other with its reason).
+_BLOCKED = {reason: Blocked(reason) for reason in ("erased", "withdrawn", "dnc_listed", "no_consent")}
+_SEND_NOW = Send(None)
+
+
+def _refusal(channel: Channel, marketing: bool, consent: ConsentState) -> str | None:
+    """The refusals that need no send times (erased, then for marketing withdrawn, DNC-listed, no consent), in
+    the rules' order; None when the rules go on to the hours and caps."""
+    if consent.erased:
+        return "erased"
+    if not marketing:
+        return None
+    if channel in consent.withdrawn:
+        return "withdrawn"
+    if consent.dnc_listed and channel in DNC_CHANNELS:
+        return "dnc_listed"
+    if channel not in consent.granted:
+        return "no_consent"
+    return None
+
+
 def decide(channel: Channel | str, marketing: bool, consent: ConsentState, recent_sends: Sequence[dt.datetime],
            now: dt.datetime, policy: ContactPolicy | None = None) -> Decision:
     """May we contact this person on this channel, and when?
@@ -301,16 +322,11 @@ def decide(channel: Channel | str, marketing: bool, consent: ConsentState, recen
     policy = policy or ContactPolicy()
     channel = Channel(channel)
     _aware(now, "now")
-    if consent.erased:
-        return Blocked("erased")
+    refusal = _refusal(channel, marketing, consent)
+    if refusal is not None:
+        return _BLOCKED[refusal]
     if not marketing:
-        return Send(None)
-    if channel in consent.withdrawn:
-        return Blocked("withdrawn")
-    if consent.dnc_listed and channel in DNC_CHANNELS:
-        return Blocked("dnc_listed")
-    if channel not in consent.granted:
-        return Blocked("no_consent")
+        return _SEND_NOW
     hours = consent.hours_agreed(channel) or policy.hours(channel)
     cap = policy.cap(channel)
     if cap == 0:
@@ -334,26 +350,6 @@ class Verdict(NamedTuple):
     contact: str
     decision: Decision
     kept: str | None = None
-
-
-# A refusal's decision, one for each reason (immutable; equal to any other with its reason).
-_BLOCKED = {reason: Blocked(reason) for reason in ("erased", "withdrawn", "dnc_listed", "no_consent")}
-_SEND_NOW = Send(None)
-
-
-def _refusal(channel: Channel, marketing: bool, consent: ConsentState) -> str | None:
-    """`decide`'s refusal that needs no send times, in its order; None when the rules go on to the hours and caps."""
-    if consent.erased:
-        return "erased"
-    if not marketing:
-        return None
-    if channel in consent.withdrawn:
-        return "withdrawn"
-    if consent.dnc_listed and channel in DNC_CHANNELS:
-        return "dnc_listed"
-    if channel not in consent.granted:
-        return "no_consent"
-    return None
 
 
 def decide_plan(emails: Sequence[str], mobiles: Sequence[str], calls: Sequence[tuple[str, bool]],

@@ -34,7 +34,7 @@ def move_through(ctx: Context, lead_id: str, *happenings: Happening) -> Outcome:
 
 
 class Moving:
-    """A lead's moves in one handler, its state read once (`begin`) and written once (`write`):
+    """A lead's moves in one handler, its state read once (on creation) and written once (`write`):
     `apply` asks the domain for each step at once, records a refused one, and cancels the reply wait
     when a step leaves outreach, as `move` does, so a handler can decide between its moves."""
 
@@ -78,30 +78,10 @@ class Moving:
         self.moved = False
 
 
-def begin(ctx: Context, lead_id: str) -> Moving:
-    return Moving(ctx, lead_id)
-
-
 def _apply(ctx: Context, lead_id: str, steps: tuple[tuple[Happening, str | None], ...]) -> Outcome:
-    row = ctx.session.get(LeadStateRow, lead_id)
-    state = None if row is None else LeadState(Stage(row.stage), row.owner)
-    moved = left_outreach = False
-    for happening, by in steps:
-        outcome = transition(state, happening, by)
-        if isinstance(outcome, Refused):
-            refuse(ctx, lead_id, happening, outcome.state.stage, outcome.reason)
-        elif isinstance(outcome, Moved):
-            state, moved = outcome.state, True
-            left_outreach |= state.stage is not Stage.IN_OUTREACH
-    if moved:
-        now = ctx.now()
-        if row is None:
-            ctx.session.stage(LeadStateRow, lead_id=lead_id, stage=state.stage.value, owner=state.owner, updated_at=now)
-        else:
-            row.stage, row.owner, row.updated_at = state.stage.value, state.owner, now
-        if left_outreach:
-            # Out of outreach (supported on the hotline, escalated): the reply wait no longer applies.
-            deadlines.cancel(ctx.session, reply_wait_id(lead_id), now)
+    moving = Moving(ctx, lead_id)
+    outcome = moving.apply(*steps)
+    moving.write()
     return outcome
 
 

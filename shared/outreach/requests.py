@@ -206,7 +206,7 @@ def request_email(ctx: Context, lead_id: str, to: str,
     if isinstance(decision, rules.Send):
         subject, body = outreach_email(ctx.policies.contact)
         event_id = ctx.emit("email-requested", lead_id=lead_id, to=to, subject=subject, body=body, marketing=True,
-                         not_before=decision.not_before)
+                            not_before=decision.not_before)
         _record(ctx, event_id, lead_id, rules.Channel.EMAIL, to, True, decision.not_before or ctx.now())
     return decision
 
@@ -215,7 +215,7 @@ def request_sms(ctx: Context, lead_id: str, to: str, decision: rules.Send | None
     decision = decision or _permitted(ctx, rules.Channel.SMS, to, True, ctx.now(), lead_id)
     if isinstance(decision, rules.Send):
         event_id = ctx.emit("sms-requested", lead_id=lead_id, to=to, text=outreach_sms(ctx.policies.contact),
-                         marketing=True, not_before=decision.not_before)
+                            marketing=True, not_before=decision.not_before)
         _record(ctx, event_id, lead_id, rules.Channel.SMS, to, True, decision.not_before or ctx.now())
     return decision
 
@@ -232,7 +232,7 @@ def request_call(ctx: Context, lead_id: str, to: str, attempt: int, reason: str,
     if isinstance(decision, rules.Send):
         send_at = decision.not_before or wanted
         event_id = ctx.emit("call-requested", subject_type="lead", subject_id=lead_id, to=to, purpose="consultation",
-                         attempt=attempt, not_before=send_at if send_at > ctx.now() else None, reason=reason)
+                            attempt=attempt, not_before=send_at if send_at > ctx.now() else None, reason=reason)
         _record(ctx, event_id, lead_id, rules.Channel.CALL, to, marketing, send_at)
         task = ctx.session.get(CallTask, lead_id) or ctx.session.stage(CallTask, lead_id=lead_id)
         task.number, task.attempt, task.status, task.updated_at = to, attempt, "requested", ctx.now()
@@ -280,8 +280,9 @@ def cancel_outstanding(ctx: Context, contact: str, channels: frozenset[rules.Cha
 def dial_numbers(ctx: Context, lead_id: str) -> list[DialNumber]:
     contacts = ctx.session.scalars(select(Contact).where(Contact.lead_id == lead_id, Contact.kind == "phone")
                                    .order_by(Contact.position))
-    return [dial_number(c) for c in contacts]
+    return [dial_number(c.value, c.phone_type, c.dead) for c in contacts]
 
 
-def dial_number(contact: Contact) -> DialNumber:
-    return DialNumber(contact.value, contact.phone_type != "mobile", contact.dead)
+def dial_number(value: str, phone_type: str | None, dead: bool = False) -> DialNumber:
+    """A contact's number for the call order (`dial_order`): any number but a mobile counts as a landline."""
+    return DialNumber(value, phone_type != "mobile", dead)
