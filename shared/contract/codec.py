@@ -42,13 +42,6 @@ def encode_record(spec: Contract, fields: dict[str, Any]) -> tuple[bytes, dict]:
     return bytes(out), record
 
 
-def encode_fields(event_type: str, fields: dict[str, Any]) -> tuple[bytes, BaseModel]:
-    """`encode_record`, and the event's model built from what was written."""
-    spec = contract(event_type)
-    value, record = encode_record(spec, fields)
-    return value, spec.construct(record)
-
-
 def decode_record(spec: Contract, payload: bytes | None) -> dict:
     if not payload or len(payload) < HEADER_LENGTH:
         raise DecodeError(f"{spec.event_type}: message of {len(payload or b'')} bytes is shorter than the single-object header")

@@ -227,8 +227,7 @@ class BatchHandler:
             return []
         handler = self.service.handlers[topic]
         for attempt in range(1, self.settings.max_tries + 1):
-            ctx = Context(self.service.name, event_id, envelope.correlation_id, self.clock, session, self.policies,
-                          self.prefix, self._emits)
+            ctx = self.context(event_id, envelope.correlation_id, session)
             started = time.perf_counter()
             try:
                 with session.begin_nested() if records else _NO_SAVEPOINT:

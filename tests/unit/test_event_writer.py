@@ -57,14 +57,14 @@ def test_every_wrong_value_pydantic_refuses_is_refused_naming_its_field(event_ty
             except ValidationError:
                 # The field itself, or the field inside it that is missing or wrong ({} for a record).
                 with pytest.raises(FieldTypeError, match=rf"^{re.escape(f'{event_type}.{_named(path)}')}[.\[:]"):
-                    codec.encode_fields(event_type, fields)
+                    codec.encode_record(spec, fields)
                 refused += 1
     assert refused > len(list(_paths(good)))  # each field refuses something
     for missing in [name for name, info in spec.model.model_fields.items() if info.is_required()]:
         with pytest.raises(FieldTypeError, match=f"^{event_type}\\.{missing}: expected a value"):
-            codec.encode_fields(event_type, {k: v for k, v in good.items() if k != missing})
+            codec.encode_record(spec, {k: v for k, v in good.items() if k != missing})
     with pytest.raises(FieldTypeError, match=f"^{event_type}\\.surname: expected no such field"):
-        codec.encode_fields(event_type, good | {"surname": "Nguyễn"})
+        codec.encode_record(spec, good | {"surname": "Nguyễn"})
 
 
 @pytest.mark.parametrize("event_type", sorted(contracts()))
@@ -75,7 +75,8 @@ def test_fields_are_written_as_fastavro_writes_them_and_read_back_as_the_event(e
     for name, info in spec.model.model_fields.items():  # defaults come from the schema
         if not info.is_required():
             del fields[name]
-    value, emitted = codec.encode_fields(event_type, fields)
+    value, record = codec.encode_record(spec, fields)
+    emitted = spec.construct(record)
     body = io.BytesIO()
     fastavro.schemaless_writer(body, spec.parsed, emitted.model_dump())
     assert value == codec.MAGIC + spec.fingerprint + body.getvalue()
