@@ -180,7 +180,8 @@ def render(title: str, report: dict, console: Console | None = None) -> None:
             columns = sorted({c for v in value.values() for c in v})
             rows = {row: [str(counts.get(c, 0)) for c in columns] for row, counts in value.items()}
             for part, chunk in enumerate(_fitting(console.width, list(rows), columns, rows)):
-                table = Table(title=section if part == 0 else None, show_lines=False)
+                # As wide as its title at least: rich wraps a title to its table's width.
+                table = Table(title=section if part == 0 else None, show_lines=False, min_width=len(section))
                 table.add_column("", no_wrap=True)
                 for column in chunk:
                     table.add_column(columns[column], justify="right", no_wrap=True)
@@ -188,7 +189,7 @@ def render(title: str, report: dict, console: Console | None = None) -> None:
                     table.add_row(row, *(cells[column] for column in chunk))
                 console.print(table)
         else:
-            table = Table(title=section)
+            table = Table(title=section, min_width=len(section))
             table.add_column("")
             table.add_column("", justify="right")
             for key, count in value.items():

@@ -22,3 +22,11 @@ def test_a_wide_grid_is_split_so_that_every_column_shows_whole(width):
     assert "…" not in text
     assert max(len(line) for line in text.splitlines()) <= width
     assert all(column in text for column in COLUMNS) and text.count("1234567") == 2 * len(COLUMNS)
+
+
+@pytest.mark.parametrize("report", [{"sla_breaches_by_kind": {"complaint": 1}},
+                                    {"escalated_by_owner_and_province": {"BDT-33": {"leads": 2}}}])
+def test_a_section_title_wider_than_its_table_shows_on_one_line(report):
+    out = io.StringIO()
+    reports.render("After-sales care", report, Console(file=out, width=80))
+    assert any(line.strip() == next(iter(report)) for line in out.getvalue().splitlines())
