@@ -9,13 +9,14 @@ holds each once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from shared.service import Output
-from shared.store import StoreSession, among
+from shared.store import StoreSession, bound_keys, in_keys
 from shared.store.models import ProcessedEvent
 
 
@@ -31,9 +32,16 @@ def unpack(blob: bytes) -> list[Output]:
 
 def already_processed(session: Session, group: str, event_ids: set[str]) -> dict[str, list[Output]]:
     """The outputs of the events among `event_ids` that the group handled before."""
-    rows = session.execute(select(ProcessedEvent.event_id, ProcessedEvent.outputs).where(
-        ProcessedEvent.consumer == group, among(session, ProcessedEvent.event_id, event_ids)))
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(_processed_statement(dialect), {"group": group, "keys": bound_keys(dialect, event_ids)})
     return {event_id: unpack(outputs) for event_id, outputs in rows}
+
+
+@functools.cache
+def _processed_statement(dialect: str) -> Select:
+    """Built once: every batch of every store-writing service asks it."""
+    return select(ProcessedEvent.event_id, ProcessedEvent.outputs).where(
+        ProcessedEvent.consumer == bindparam("group"), in_keys(dialect, ProcessedEvent.event_id, "keys"))
 
 
 def record_processed(session: Session, group: str, event_id: str, outputs: list[Output], at: dt.datetime) -> None:

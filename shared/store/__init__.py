@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ARRAY, Date, any_, bindparam, create_engine, event, func, insert, inspect, select
+from sqlalchemy import ARRAY, Date, Select, any_, bindparam, create_engine, event, func, insert, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -65,13 +65,31 @@ def among(session: Session, column: Any, keys: Iterable[Any]) -> Any:
     """`column IN keys` as one bound array (PostgreSQL) or JSON array (SQLite): compiled once, however
     many keys, where an IN list costs SQLAlchemy a bound parameter per key at every execution (more
     than the query itself for a batch's thousand keys), and SQLite takes at most 32,766 of them."""
-    keys = sorted(keys)
     dialect = session.get_bind().dialect.name
+    return in_keys(dialect, column, value=bound_keys(dialect, keys))
+
+
+def in_keys(dialect: str, column: Any, name: str | None = None, **value: Any) -> Any:
+    """`among`'s condition with the keys' `value`, or, named without one, with a parameter bound at
+    execution (`{name: bound_keys(dialect, keys)}`): a statement built once for every batch. For a
+    batch of a few keys, building a statement and its cache key cost SQLAlchemy more than running it."""
     if dialect == "sqlite":
-        return column.in_(select(func.json_each(bindparam(None, json.dumps(keys))).table_valued("value").c.value))
+        return column.in_(select(func.json_each(bindparam(name, **value)).table_valued("value").c.value))
     if dialect == "postgresql":
-        return column == any_(bindparam(None, keys, type_=ARRAY(column.type)))
-    return column.in_(keys)
+        return column == any_(bindparam(name, type_=ARRAY(column.type), **value))
+    return column.in_(bindparam(name, expanding=True, **value))
+
+
+def bound_keys(dialect: str, keys: Iterable[Any]) -> Any:
+    """The keys as `in_keys`' one bound value: a JSON array on SQLite, a list elsewhere."""
+    keys = sorted(keys)
+    return json.dumps(keys) if dialect == "sqlite" else keys
+
+
+@functools.cache
+def _prefetch_statement(model: type, dialect: str) -> Select:
+    (key_column,) = inspect(model).primary_key
+    return select(model).where(in_keys(dialect, key_column, "keys"))
 
 
 class Row(dict):
@@ -118,9 +136,11 @@ class StoreSession(Session):
             return
         (key_column,) = inspect(model).primary_key
         ordered = sorted(wanted)
+        dialect = self.get_bind().dialect.name
+        statement = _prefetch_statement(model, dialect)
         # In slices: a statement's array of keys stays bounded whatever the batch.
         slices = [ordered[start:start + _PREFETCH_SLICE] for start in range(0, len(ordered), _PREFETCH_SLICE)]
-        rows = [row for keys_ in slices for row in self.scalars(select(model).where(among(self, key_column, keys_)))]
+        rows = [row for keys_ in slices for row in self.scalars(statement, {"keys": bound_keys(dialect, keys_)})]
         found = {(model, (getattr(row, key_column.key),)): row for row in rows}
         self.info.setdefault(_FOUND, {}).update(found)
         self.info.setdefault(_ADDED, {})

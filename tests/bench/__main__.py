@@ -5,7 +5,8 @@
 2. leads       — a synthetic list from file through the normalizer to `lead-normalized`, then the
                  segmenter's requests: rows/s, leads/s end to end and per service, peak memory.
 3. eligibility — answered calls at a fixed rate to `profile-prompted`: p50/p99/max latency, then
-                 the highest rate whose p99 stays under 50 ms.
+                 the highest rate whose p99 stays under 50 ms, then 1,000/s; against the floor of
+                 any exactly-once service on the broker, a plain transactional relay, at both rates.
 4. console     — the operator console's funnel and worklist pages with 1,000,000 leads in PostgreSQL.
 5. peers       — the normalizer against the same normalization as a quix-streams exactly-once
                  application and as a plain confluent-kafka transactional loop, same input, outputs

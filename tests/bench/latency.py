@@ -5,6 +5,10 @@ The services run as processes (`careflow service NAME`). A paced producer in thi
 a listener in a process of its own (so that it does not share the GIL with the producer) reads
 `profile-prompted` read_committed and notes the monotonic time of receipt (CLOCK_MONOTONIC is
 system-wide on Linux). Latency = receipt − send, matched by call_id.
+
+The floor: what the same telephony and desktop measure through a plain confluent-kafka transactional
+relay (`relay`) on the same broker, at the base rate and the target rate; what no exactly-once service
+on this broker and machine can go below.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
+from confluent_kafka.admin import AdminClient, NewTopic
 from sqlalchemy import func, select
 
 from shared.operators.cli import load_service
@@ -28,18 +33,20 @@ from tests.support import start_service
 
 VN = dt.timezone(dt.timedelta(hours=7))
 TARGET_P99_MS = 50.0
+TARGET_RATE = 1000  # answered calls a second at which p99 is to hold TARGET_P99_MS
+FLOOR_WARMUP_SECONDS = 10
 # The listener is the agent's desktop: it asks the broker to answer fetches at once, so that its
 # own fetch wait does not count against the service.
 LISTENER_FETCH_WAIT_MS = 5
 
 
-def listen(bootstrap: str, topic: str, out: mp.Queue, ready: mp.Event, stop_: mp.Event) -> None:
+def listen(bootstrap: str, topic: str, event_type: str, out: mp.Queue, ready: mp.Event, stop_: mp.Event) -> None:
     from confluent_kafka import Consumer
 
     from shared.contract.registry import contract
     from shared.contract.codec import decode_record
 
-    spec = contract("profile-prompted")
+    spec = contract(event_type)
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-desktop-{uuid.uuid4().hex}",
                          "isolation.level": "read_committed", "auto.offset.reset": "earliest",
                          "enable.auto.commit": False, "fetch.wait.max.ms": LISTENER_FETCH_WAIT_MS})
@@ -60,17 +67,17 @@ def listen(bootstrap: str, topic: str, out: mp.Queue, ready: mp.Event, stop_: mp
 
 
 class Desktop:
-    """The listener process and the receipts it reports."""
+    """The listener process and the receipts it reports (of `event_type` records, by call_id)."""
 
-    def __init__(self, bootstrap: str, topic: str):
+    def __init__(self, bootstrap: str, topic: str, event_type: str = "profile-prompted"):
         context = mp.get_context("spawn")
         self.queue, self.ready, self.stop_ = context.Queue(), context.Event(), context.Event()
-        self.process = context.Process(target=listen, args=(bootstrap, topic, self.queue, self.ready, self.stop_),
-                                       daemon=True)
+        self.process = context.Process(target=listen, args=(bootstrap, topic, event_type, self.queue, self.ready,
+                                                            self.stop_), daemon=True)
         self.process.start()
         self.received: dict[str, float] = {}
         if not self.ready.wait(60):
-            raise RuntimeError("the profile-prompted listener got no partitions in 60 s")
+            raise RuntimeError(f"the {topic} listener got no partitions in 60 s")
 
     def drain(self) -> None:
         while True:
@@ -85,6 +92,70 @@ class Desktop:
         self.process.join(10)
         if self.process.is_alive():
             self.process.kill()
+
+
+def relay(bootstrap: str, source: str, sink: str, batch_size: int, producers: int, ready: mp.Event,
+          stop_: mp.Event) -> None:
+    """The floor under any exactly-once service on this broker: confluent-kafka's transactional loop
+    with the runtime's fetching and turns (wait for the first message, take what is fetched, one
+    transaction a batch, `producers` transactional producers in turn), each call passed on unchanged:
+    no decoding, no store, no rules."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-floor-{uuid.uuid4().hex}",
+                         "isolation.level": "read_committed", "auto.offset.reset": "earliest",
+                         "enable.auto.commit": False})
+    turns = [Producer({"bootstrap.servers": bootstrap, "linger.ms": 1, "compression.type": "lz4",
+                       "retry.backoff.ms": 10, "transactional.id": f"bench-floor-{uuid.uuid4().hex}"})
+             for _ in range(producers)]
+    for producer in turns:
+        producer.init_transactions(60)
+    consumer.subscribe([source], on_assign=lambda *_: ready.set())
+    turn = 0
+    while not stop_.is_set():
+        first = consumer.poll(0.5)
+        if first is None:
+            continue
+        messages = [m for m in (first, *consumer.consume(batch_size - 1, timeout=0)) if m.error() is None]
+        producer, turn = turns[turn], (turn + 1) % producers
+        producer.begin_transaction()
+        positions: dict[tuple[str, int], int] = {}
+        for message in messages:
+            producer.produce(sink, value=message.value(), key=message.key())
+            positions[(message.topic(), message.partition())] = message.offset() + 1
+        producer.send_offsets_to_transaction([TopicPartition(t, p, o) for (t, p), o in positions.items()],
+                                             consumer.consumer_group_metadata())
+        producer.commit_transaction()
+    consumer.close()
+
+
+class Floor:
+    """The relay in a process of its own, on a topic prefix of its own, with its own desktop."""
+
+    def __init__(self, settings, subscribers: int):
+        prefix = settings.topic_prefix + "floor."
+        bootstrap = settings.kafka_bootstrap_servers
+        source, sink = prefix + "subscriber-call-answered", prefix + "profile-prompted"
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        for future in admin.create_topics([NewTopic(t, PARTITIONS, -1) for t in (source, sink)]).values():
+            future.result()
+        context = mp.get_context("spawn")
+        ready, self.stop_ = context.Event(), context.Event()
+        self.process = context.Process(target=relay, args=(bootstrap, source, sink, settings.batch_size,
+                                                           settings.transactional_producers, ready, self.stop_),
+                                       daemon=True)
+        self.process.start()
+        if not ready.wait(60):
+            raise RuntimeError("the floor relay got no partitions in 60 s")
+        self.desktop = Desktop(bootstrap, sink, "subscriber-call-answered")
+        self.telephony = Telephony(settings.model_copy(update={"topic_prefix": prefix}), subscribers, self.desktop)
+
+    def close(self) -> None:
+        self.stop_.set()
+        self.process.join(30)
+        if self.process.is_alive():
+            self.process.kill()
+        self.desktop.close()
 
 
 def load_subscribers(settings, count: int) -> float:
@@ -203,7 +274,11 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
                 step //= 2
         rss = {name: peak_rss_mb(p.pid) for name, p in services.items()}
         turns = compare_producer_turns(telephony, services, settings, workdir, rate, seconds / 2)
+        at_target = telephony.play(TARGET_RATE, step_seconds)
+        console.print(f"  eligibility {TARGET_RATE}/s × {step_seconds:.0f} s: {_summary(at_target)}")
         desktop.close()
+        stop([services.pop("eligibility")])  # the floor runs alone
+        floor = measure_floor(settings, subscribers, [(rate, seconds / 2), (TARGET_RATE, step_seconds)])
     finally:
         stop(list(services.values()))
     rows = [(f"warm-up, not counted: {rate}/s for {warmup_seconds:.0f} s: p50 / p99 / max",
@@ -220,12 +295,35 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
         rows.append((f"{rate}/s, {producers} transactional producer(s) in turn, {seconds:.0f} s in two halves: "
                      f"p50 / p99 / max", f"{p50:.1f} / {p99:.1f} / {worst:.1f} ms"))
     rows.append(("p99 with one producer ÷ p99 with two (the runtime before ÷ shipped)", f"{turns[1][1] / turns[2][1]:.2f}×"))
+    rows.append((f"careflow at the target rate, {TARGET_RATE}/s for {step_seconds:.0f} s: p50 / p99 / max",
+                 f"{at_target['p50']:.1f} / {at_target['p99']:.1f} / {at_target['max']:.1f} ms"))
+    for r, careflow_p99 in zip(floor, (turns[2][1], at_target["p99"])):
+        rows.append((f"floor (plain transactional relay), {r['rate']}/s for {r['seconds']:.0f} s: p50 / p99 / max",
+                     f"{r['p50']:.1f} / {r['p99']:.1f} / {r['max']:.1f} ms"))
+        rows.append((f"careflow p99 ÷ floor p99 at {r['rate']}/s", f"{careflow_p99 / r['p99']:.2f}×"))
     rows += [(f"peak memory: {name}", f"{mb:,.0f} MB") for name, mb in rss.items()]
     table("3. eligibility: subscriber-call-answered → profile-prompted (read_committed)", rows,
           note=f"services as processes, batch_size={settings.batch_size}, runtime defaults otherwise "
                f"(poll 0.5 s when idle, producer linger 1 ms, one transaction per batch, "
                f"{settings.transactional_producers} transactional producers in turn); "
-               f"telephony producer linger 0; listener fetch.wait.max.ms={LISTENER_FETCH_WAIT_MS}")
+               f"telephony producer linger 0; listener fetch.wait.max.ms={LISTENER_FETCH_WAIT_MS}. The floor: "
+               f"confluent-kafka's transactional loop passing each call on unchanged, with the same fetching, "
+               f"batches and producers in turn, measured last, alone, on the same broker")
+
+
+def measure_floor(settings, subscribers: int, plays: list[tuple[int, float]]) -> list[dict]:
+    """What the same telephony and desktop measure through the floor relay (`relay`), at each rate."""
+    floor = Floor(settings, subscribers)
+    try:
+        # Its first seconds are a fresh group's and fresh producers', which the services had long before.
+        floor.telephony.play(plays[0][0], FLOOR_WARMUP_SECONDS)
+        results = []
+        for rate, seconds in plays:
+            results.append(floor.telephony.play(rate, seconds))
+            console.print(f"  floor {rate}/s × {seconds:.0f} s: {_summary(results[-1])}")
+        return results
+    finally:
+        floor.close()
 
 
 def compare_producer_turns(telephony: Telephony, services: dict, settings, workdir: Path, rate: int,

@@ -59,6 +59,19 @@ def test_a_prefetch_larger_than_a_statement_takes_is_read_in_slices(sessions, mo
         assert queries == []
 
 
+def test_each_batch_prefetches_its_own_keys_with_the_one_statement_built_for_them(sessions):
+    """The prefetch's statement is built once and its keys bound at each execution: a batch must not
+    see the rows of the batch before."""
+    found = []
+    for keys in (["L1"], ["L2", "L3"], ["L3"]):
+        with sessions.begin() as session:
+            session.prefetch(OutreachLead, keys)
+            with counting_queries(session) as queries:
+                found.append(sorted(lead.lead_id for lead in (session.get(OutreachLead, k) for k in keys) if lead))
+            assert queries == []
+    assert found == [["L1"], ["L2"], []]  # L3 is in no store
+
+
 def test_a_row_added_after_the_prefetch_is_found_before_and_after_its_flush(sessions):
     with sessions.begin() as session:
         session.prefetch(OutreachLead, ["L3"])
