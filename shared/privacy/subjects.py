@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass, field
 from typing import Literal
@@ -29,7 +28,7 @@ def keyed_hash(key: str | None, value: str) -> str:
     if not key:
         raise PrivacyKeyMissing("CAREFLOW_PRIVACY_KEY is not set: careflow names erased people by a keyed hash "
                                 "and needs the key (the same for every service) to erase or to suppress")
-    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key.encode(), value.encode(), "sha256").hex()  # one-shot: a third of hmac.new()'s cost
 
 
 def privacy_key(settings) -> str | None:

@@ -4,14 +4,16 @@ one of them are not processed (Segment's suppress-with-delete)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from shared.domain.emails import normalize_email
 from shared.domain.tax_codes import normalize_tax_code
 from shared.privacy.subjects import Subject, keyed_hash
+from shared.store import bound_keys, in_keys
 from shared.store.models import Suppression
 
 # The privacy events themselves name erased people on purpose.
@@ -40,7 +42,8 @@ def identifiers_of(fields: Mapping) -> set[str]:
 
 
 def event_fields(event) -> Mapping:
-    return {name: getattr(event, name) for name in type(event).model_fields}
+    """A decoded event's fields by name, read in place: a pydantic model keeps them in its __dict__."""
+    return event.__dict__
 
 
 def suppressed(session: Session, key: str, values: Iterable[str]) -> set[str]:
@@ -48,7 +51,14 @@ def suppressed(session: Session, key: str, values: Iterable[str]) -> set[str]:
     by_hash = {keyed_hash(key, value): value for value in values}
     if not by_hash:
         return set()
-    return {by_hash[h] for h in session.scalars(select(Suppression.hash).where(Suppression.hash.in_(by_hash)))}
+    dialect = session.get_bind().dialect.name
+    return {by_hash[h] for h in session.scalars(_suppressed_statement(dialect), {"keys": bound_keys(dialect, by_hash)})}
+
+
+@functools.cache
+def _suppressed_statement(dialect: str) -> Select:
+    """Built once: every batch of every service asks it, with a few identifiers an event."""
+    return select(Suppression.hash).where(in_keys(dialect, Suppression.hash, "keys"))
 
 
 def suppress(session: Session, key: str, subject: Subject, request_id: str, at: dt.datetime) -> int:

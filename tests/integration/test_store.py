@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import event, func, select
 
 from shared import store
+from shared.privacy import suppression
+from shared.privacy.subjects import Subject
 from shared.store import session_factory
 from shared.store.models import BlockedRequest, Contact, Deadline, OutreachLead
 
@@ -184,3 +186,16 @@ def test_a_tables_inserts_take_a_few_statement_texts_whatever_the_batch_sizes(se
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(BlockedRequest)) == sum(range(1, 700, 7))
     assert len(texts) <= (9 if database_url.startswith("sqlite") else 1)
+
+
+def test_suppression_finds_the_erased_among_a_batchs_identifiers_on_each_database(sessions):
+    """The suppression check of every batch (its statement built once, the hashes bound at execution)."""
+    at = dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
+    with sessions.begin() as session:
+        suppression.suppress(session, "key", Subject(phones={"+84912345678"}, lead_ids={"mst:0101234567"}), "R1", at)
+    for names, erased in (({"+84912345678", "+84987654321"}, {"+84912345678"}), ({"mst:0101234567"}, {"mst:0101234567"}),
+                          ({"+84987654321"}, set()), (set(), set())):
+        with sessions() as session:
+            assert suppression.suppressed(session, "key", names) == erased
+        with sessions() as session:  # under another key, the same hashes name nobody
+            assert suppression.suppressed(session, "another key", names) == set()
