@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from shared.domain.emails import normalize_email
 from shared.domain.tax_codes import normalize_tax_code
 from shared.privacy.subjects import Subject, keyed_hash
-from shared.store import bound_keys, in_keys
+from shared.store import execute_by_keys, in_keys
 from shared.store.models import Suppression
 
 # The privacy events themselves name erased people on purpose.
@@ -51,8 +51,7 @@ def suppressed(session: Session, key: str, values: Iterable[str]) -> set[str]:
     by_hash = {keyed_hash(key, value): value for value in values}
     if not by_hash:
         return set()
-    dialect = session.get_bind().dialect.name
-    return {by_hash[h] for h in session.scalars(_suppressed_statement(dialect), {"keys": bound_keys(dialect, by_hash)})}
+    return {by_hash[h] for h in execute_by_keys(session, _suppressed_statement, by_hash).scalars()}
 
 
 @functools.cache

@@ -16,7 +16,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from shared.service import Output
-from shared.store import StoreSession, bound_keys, in_keys
+from shared.store import StoreSession, execute_by_keys, in_keys
 from shared.store.models import ProcessedEvent
 
 
@@ -32,8 +32,7 @@ def unpack(blob: bytes) -> list[Output]:
 
 def already_processed(session: Session, group: str, event_ids: set[str]) -> dict[str, list[Output]]:
     """The outputs of the events among `event_ids` that the group handled before."""
-    dialect = session.get_bind().dialect.name
-    rows = session.execute(_processed_statement(dialect), {"group": group, "keys": bound_keys(dialect, event_ids)})
+    rows = execute_by_keys(session, _processed_statement, event_ids, group=group)
     return {event_id: unpack(outputs) for event_id, outputs in rows}
 
 

@@ -86,6 +86,14 @@ def bound_keys(dialect: str, keys: Iterable[Any]) -> Any:
     return json.dumps(keys) if dialect == "sqlite" else keys
 
 
+def execute_by_keys(session: Session, statement_for: Callable[[str], Select], keys: Iterable[Any],
+                    **parameters: Any) -> Any:
+    """Executes the statement `statement_for(dialect)` builds once (a functools.cache), whose condition is
+    `in_keys(dialect, column, "keys")`, with `keys` (and any other named `parameters`) bound now."""
+    dialect = session.get_bind().dialect.name
+    return session.execute(statement_for(dialect), {"keys": bound_keys(dialect, keys), **parameters})
+
+
 @functools.cache
 def _prefetch_statement(model: type, dialect: str) -> Select:
     (key_column,) = inspect(model).primary_key
@@ -136,11 +144,10 @@ class StoreSession(Session):
             return
         (key_column,) = inspect(model).primary_key
         ordered = sorted(wanted)
-        dialect = self.get_bind().dialect.name
-        statement = _prefetch_statement(model, dialect)
+        statement_for = functools.partial(_prefetch_statement, model)
         # In slices: a statement's array of keys stays bounded whatever the batch.
         slices = [ordered[start:start + _PREFETCH_SLICE] for start in range(0, len(ordered), _PREFETCH_SLICE)]
-        rows = [row for keys_ in slices for row in self.scalars(statement, {"keys": bound_keys(dialect, keys_)})]
+        rows = [row for keys_ in slices for row in execute_by_keys(self, statement_for, keys_).scalars()]
         found = {(model, (getattr(row, key_column.key),)): row for row in rows}
         self.info.setdefault(_FOUND, {}).update(found)
         self.info.setdefault(_ADDED, {})
