@@ -96,11 +96,12 @@ class Desktop:
 
 def relay(bootstrap: str, source: str, sink: str, batch_size: int, producers: int, ready: mp.Event,
           stop_: mp.Event) -> None:
-    """The floor under any exactly-once service on this broker: confluent-kafka's transactional loop
-    with the runtime's fetching and turns (wait for the first message, take what is fetched, one
-    transaction a batch, `producers` transactional producers in turn), each call passed on unchanged:
-    no decoding, no store, no rules."""
-    from confluent_kafka import Consumer, Producer, TopicPartition
+    """The floor under any exactly-once service on this broker: the runtime part's plain loop (its
+    fetching and its transaction a batch) with the runtime's turns over `producers` transactional
+    producers, each call passed on unchanged: no decoding, no store, no rules."""
+    from confluent_kafka import Consumer, Producer
+
+    from tests.bench.throughput import commit_batch, next_batch
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-floor-{uuid.uuid4().hex}",
                          "isolation.level": "read_committed", "auto.offset.reset": "earliest",
@@ -113,19 +114,10 @@ def relay(bootstrap: str, source: str, sink: str, batch_size: int, producers: in
     consumer.subscribe([source], on_assign=lambda *_: ready.set())
     turn = 0
     while not stop_.is_set():
-        first = consumer.poll(0.5)
-        if first is None:
-            continue
-        messages = [m for m in (first, *consumer.consume(batch_size - 1, timeout=0)) if m.error() is None]
-        producer, turn = turns[turn], (turn + 1) % producers
-        producer.begin_transaction()
-        positions: dict[tuple[str, int], int] = {}
-        for message in messages:
-            producer.produce(sink, value=message.value(), key=message.key())
-            positions[(message.topic(), message.partition())] = message.offset() + 1
-        producer.send_offsets_to_transaction([TopicPartition(t, p, o) for (t, p), o in positions.items()],
-                                             consumer.consumer_group_metadata())
-        producer.commit_transaction()
+        messages = next_batch(consumer, batch_size)
+        if messages:
+            commit_batch(turns[turn], consumer, messages, lambda m: [(sink, m.key(), m.value())])
+            turn = (turn + 1) % producers
     consumer.close()
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from shared.kafka import Publisher, ensure_all_topics
 from shared.runner.loop import ServiceRunner
@@ -68,33 +69,44 @@ def plain_loop(settings: Settings, count: int, transform=None, group: str = "pla
     sink = prefix + SINK
     done, started = 0, None
     while done < count:
-        first = consumer.poll(0.5)
-        if first is None:
-            continue
-        started = started or time.perf_counter()
-        messages = [first, *consumer.consume(settings.batch_size - 1, timeout=0)]
-        messages = [m for m in messages if m.error() is None]
+        messages = next_batch(consumer, settings.batch_size)
         if not messages:
             continue
-        producer.begin_transaction()
-        positions: dict[tuple[str, int], int] = {}
-        for message in messages:
-            outputs = [(sink, message.key(), message.value())] if transform is None else transform(message)
-            for topic, key, value in outputs:
-                while True:
-                    try:
-                        producer.produce(topic, value=value, key=key)
-                        break
-                    except BufferError:
-                        producer.poll(0.05)
-            positions[(message.topic(), message.partition())] = message.offset() + 1
-        producer.send_offsets_to_transaction([TopicPartition(t, p, o) for (t, p), o in positions.items()],
-                                             consumer.consumer_group_metadata())
-        producer.commit_transaction()
+        started = started or time.perf_counter()
+        commit_batch(producer, consumer, messages,
+                     (lambda m: [(sink, m.key(), m.value())]) if transform is None else transform)
         done += len(messages)
     elapsed = time.perf_counter() - started
     consumer.close()
     return count / elapsed
+
+
+def next_batch(consumer: Consumer, batch_size: int) -> list[Message]:
+    """As the runtime fetches: wait for the first message, then take what is already fetched."""
+    first = consumer.poll(0.5)
+    if first is None:
+        return []
+    return [m for m in (first, *consumer.consume(batch_size - 1, timeout=0)) if m.error() is None]
+
+
+def commit_batch(producer: Producer, consumer: Consumer, messages: list[Message],
+                 outputs_of: Callable[[Message], list[tuple[str, bytes, bytes]]]) -> None:
+    """One transaction of the plain loop: each message's (topic, key, value) outputs produced, the
+    batch's offsets sent to the transaction, the transaction committed."""
+    producer.begin_transaction()
+    positions: dict[tuple[str, int], int] = {}
+    for message in messages:
+        for topic, key, value in outputs_of(message):
+            while True:
+                try:
+                    producer.produce(topic, value=value, key=key)
+                    break
+                except BufferError:
+                    producer.poll(0.05)
+        positions[(message.topic(), message.partition())] = message.offset() + 1
+    producer.send_offsets_to_transaction([TopicPartition(t, p, o) for (t, p), o in positions.items()],
+                                         consumer.consumer_group_metadata())
+    producer.commit_transaction()
 
 
 def careflow_runtime(settings: Settings, count: int, service=NOOP) -> float:
