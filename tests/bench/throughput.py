@@ -17,7 +17,7 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from shared.kafka import Publisher, ensure_all_topics
-from shared.runner.loop import ServiceRunner
+from shared.runner.loop import ServiceRunner, freeze_loaded
 from shared.config import Settings
 from tests.bench.common import PARTITIONS, console, fresh_settings, Offsets, table
 from tests.bench.noop_service import SERVICE as NOOP
@@ -150,11 +150,9 @@ def bench_runtime(bootstrap: str, workdir, events: int, repeats: int = 2) -> flo
     produce_leads(warm, WARMUP_EVENTS)
     plain_loop(warm, WARMUP_EVENTS)
     careflow_runtime(warm, WARMUP_EVENTS)
-    # What is loaded by now lives as long as the process, out of the collector's sight, as in a service
-    # process after its start (ServiceRunner.run): both sides alike. Unfrozen, each of careflow's full
-    # collections walked the whole bench process (its other parts' modules and data too).
-    gc.collect()
-    gc.freeze()
+    # As a service process after its start (ServiceRunner.run), both sides alike. Unfrozen, each of
+    # careflow's full collections walked the whole bench process (its other parts' modules and data too).
+    freeze_loaded()
     for round_ in range(repeats):  # alternating, so that neither side has the warmer broker
         for name, (measure, group) in contenders.items():
             settings = fresh_settings(bootstrap, workdir, "runtime")
