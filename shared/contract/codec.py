@@ -47,11 +47,17 @@ def decode_record(spec: Contract, payload: bytes | None) -> dict:
         raise DecodeError(f"{spec.event_type}: message of {len(payload or b'')} bytes is shorter than the single-object header")
     if payload[:2] != MAGIC:
         raise DecodeError(f"{spec.event_type}: not Avro single-object encoding (header {payload[:2].hex()})")
-    writer = spec.writers.get(payload[2:HEADER_LENGTH])
-    if writer is None:
-        raise DecodeError(f"{spec.event_type}: unknown schema fingerprint {payload[2:HEADER_LENGTH].hex()}")
+    fingerprint = payload[2:HEADER_LENGTH]
     try:
+        if fingerprint == spec.fingerprint:
+            return spec.read(payload, HEADER_LENGTH)  # the current schema: its generated reader
+        writer = spec.writers.get(fingerprint)
+        if writer is None:
+            raise DecodeError(f"{spec.event_type}: unknown schema fingerprint {fingerprint.hex()}")
+        # An earlier version: fastavro resolves it to the current schema.
         return schemaless_reader(io.BytesIO(payload[HEADER_LENGTH:]), writer, spec.parsed)
+    except DecodeError:
+        raise
     except Exception as exc:  # fastavro raises a variety of errors on a corrupt body
         raise DecodeError(f"{spec.event_type}: corrupt Avro body: {exc}") from exc
 

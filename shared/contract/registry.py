@@ -20,6 +20,7 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 from pydantic import BaseModel, ConfigDict, create_model
 
 from schemas import SCHEMA_DIR
+from shared.contract.reader import reader
 from shared.contract.writer import writer
 
 ENVELOPE_NAME = "careflow.events.Envelope"
@@ -63,6 +64,7 @@ class Contract:
         self.construct = constructor(self.model)
         self.record = recorder(self.model)
         self.write = writer(event_type, schema)
+        self.read = reader(schema)
 
     def key_of(self, event: BaseModel) -> str:
         return getattr(event, self.key_field)

@@ -130,12 +130,32 @@ def _timestamp(logical: str, kind: type) -> Writer:
     return write
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MILLISECOND = dt.timedelta(milliseconds=1)
+
+
+def _timestamp_millis(value: Any, out: bytearray) -> Any:
+    """Every envelope's time: an aware datetime's milliseconds since the epoch, floored, which is
+    what fastavro's conversion computes at a third of its cost; a naive one goes through fastavro's
+    (it reads it as local time)."""
+    if not isinstance(value, dt.datetime):
+        raise _Misfit("a datetime", value)
+    if value.tzinfo is None:
+        return _LOGICAL_NAIVE(value, out)
+    millis = (value - _EPOCH) // _MILLISECOND
+    if not _LONG[0] <= millis < _LONG[1]:
+        raise _Misfit("a datetime within a long's milliseconds", value)
+    out += _varint(millis)
+    return value
+
+
 _PRIMITIVES: dict[str, Writer] = {
     "string": _string, "bytes": _bytes, "boolean": _boolean, "null": _null,
     "int": _integer(*_INT, "int"), "long": _integer(*_LONG, "long"), "double": _real("<d"), "float": _real("<f"),
 }
+_LOGICAL_NAIVE = _timestamp("long-timestamp-millis", dt.datetime)
 _LOGICAL: dict[str, Writer] = {
-    "long-timestamp-millis": _timestamp("long-timestamp-millis", dt.datetime),
+    "long-timestamp-millis": _timestamp_millis,
     "int-date": _timestamp("int-date", dt.date),
 }
 

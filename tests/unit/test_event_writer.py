@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
 import re
 
 import fastavro
@@ -111,3 +112,18 @@ def test_a_value_out_of_its_types_range_is_refused(field, wrong):
     good = {"i": 0, "n": 0, "d": 0.0, "f": 0.0, "b": b"", "m": {}, "day": dt.date(1970, 1, 1), "at": None}
     with pytest.raises(FieldTypeError, match=f"^scalars\\.{field}"):
         writer("scalars", SCALARS)(good | {field: wrong}, bytearray())
+
+
+def test_a_time_is_written_as_the_milliseconds_fastavro_writes_whatever_its_zone():
+    schema = {"type": "record", "name": "Times", "fields": [
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}}]}
+    rng = random.Random(7)
+    zones = [dt.timezone.utc, dt.timezone(dt.timedelta(hours=7)), dt.timezone(dt.timedelta(hours=-9, minutes=-30))]
+    times = [dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(microseconds=rng.randrange(-5 * 10**16, 5 * 10**16))
+             for _ in range(2000)]
+    for at in [*(t.astimezone(rng.choice(zones)) for t in times), dt.datetime(2026, 7, 1, 3, 4, 5, 678999)]:  # naive last
+        out = bytearray()
+        writer("times", schema)({"at": at}, out)
+        body = io.BytesIO()
+        fastavro.schemaless_writer(body, fastavro.parse_schema(schema), {"at": at})
+        assert bytes(out) == body.getvalue(), at
