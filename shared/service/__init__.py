@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -54,9 +54,9 @@ class ReadOnlyStore(Exception):
     """A handler of a service that reads the store only (StoreAccess.READ) tried to change it."""
 
 
-@dataclass(frozen=True)
-class Output:
-    """A record to produce: the runner produces a batch's outputs in its Kafka transaction."""
+class Output(NamedTuple):
+    """A record to produce: the runner produces a batch's outputs in its Kafka transaction. A named
+    tuple: made for every event a service emits, in half a frozen dataclass's time."""
 
     topic: str
     key: bytes
