@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
+import os
 
 from pydantic import BaseModel
 
@@ -11,6 +11,20 @@ from shared.clock import to_millis, utc_now
 from shared.contract.registry import Envelope, constructor, contract
 
 _new_envelope = constructor(Envelope)
+# The variant's hex digit: its two high bits set to 10 (RFC 4122), the two low ones kept.
+_VARIANT_DIGIT = {f"{n:x}": f"{8 | n & 3:x}" for n in range(16)}
+
+
+def uuid_text(digits: str, version: int) -> str:
+    """An RFC 4122 UUID's text from 32 hex digits, with its version digit and variant bits set:
+    what str(uuid.UUID(...)) gives, without the UUID object (most of an id's cost)."""
+    return f"{digits[:8]}-{digits[8:12]}-{version}{digits[13:16]}-{_VARIANT_DIGIT[digits[16]]}{digits[17:20]}-{digits[20:32]}"
+
+
+def new_event_id() -> str:
+    """A random event id, str(uuid.uuid4()) from the same 16 bytes of os.urandom, at a third of its cost:
+    an import makes one for every row."""
+    return uuid_text(os.urandom(16).hex(), 4)
 
 
 def envelope(event_type: str, producer: str, *, occurred_at: dt.datetime | None = None,
@@ -18,7 +32,7 @@ def envelope(event_type: str, producer: str, *, occurred_at: dt.datetime | None 
              causation_id: str | None = None) -> Envelope:
     # Not validated: every field is a string or (after to_millis) a datetime, and the Avro encode
     # every envelope goes through rejects anything else (fastavro raises on a non-string string).
-    return _new_envelope(envelope_fields(event_type, producer, event_id or str(uuid.uuid4()),
+    return _new_envelope(envelope_fields(event_type, producer, event_id or new_event_id(),
                                          to_millis(occurred_at or utc_now()), correlation_id, causation_id))
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from confluent_kafka import KafkaException, Producer
 from pydantic import BaseModel
 
-from shared.contract import Envelope, build_event, contract, encode, envelope
+from shared.clock import to_millis, utc_now
+from shared.contract import Envelope, contract, encode
+from shared.contract.codec import encode_record
+from shared.contract.envelope import envelope_fields, new_event_id
 from shared.kafka.client import Connection, client_config, produce
 
 
@@ -29,14 +32,22 @@ class Publisher:
         self._errors: list[str] = []  # the first few, for the message
 
     def publish(self, event_type: str, *, envelope_: Envelope | None = None, **fields) -> BaseModel:
-        event = build_event(event_type, envelope_ or envelope(event_type, self.producer_name), **fields)
-        self.send(event_type, event)
-        return event
+        """Publishes an event of these fields, each checked against its schema's type as it is written
+        (FieldTypeError naming the wrong one), as a handler's emit is; returns the event as written.
+        No model is validated first: for an import, that was a tenth of its time a row."""
+        spec = contract(event_type)
+        fields["envelope"] = envelope_ if envelope_ is not None else envelope_fields(
+            event_type, self.producer_name, new_event_id(), to_millis(utc_now()), None, None)
+        value, record = encode_record(spec, fields)
+        self._produce(spec.topic, value, record[spec.key_field])
+        return spec.construct(record)
 
     def send(self, event_type: str, event: BaseModel) -> None:
         spec = contract(event_type)
-        produce(self._producer, self.topic_prefix + spec.topic, encode(event_type, event), spec.key_of(event).encode(),
-                on_delivery=self._delivered)
+        self._produce(spec.topic, encode(event_type, event), spec.key_of(event))
+
+    def _produce(self, topic: str, value: bytes, key: str) -> None:
+        produce(self._producer, self.topic_prefix + topic, value, key.encode(), on_delivery=self._delivered)
         self._producer.poll(0)
 
     def _delivered(self, error, _message) -> None:

@@ -12,3 +12,14 @@ def test_a_derived_event_id_is_the_uuid5_of_its_name():
     names += ["", "/0", "Bưu chính/1", "x" * 300]
     for name in names:
         assert derived_event_id(name) == str(uuid.uuid5(_EVENT_IDS, name))
+
+
+def test_a_new_event_id_is_a_random_uuid4_in_its_usual_text():
+    from shared.contract.envelope import new_event_id
+    ids = [new_event_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+    # Every hex digit of the random ones occurs at every random position: nothing is fixed but version and variant.
+    assert all(len({text[i] for text in ids}) == 16 for i in range(36) if i not in (8, 13, 14, 18, 19, 23))
