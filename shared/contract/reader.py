@@ -15,6 +15,8 @@ import datetime as dt
 import struct
 from typing import Any, Callable
 
+from shared.contract.writer import named_type
+
 # A reader takes the bytes and a position, and returns the value there and the position after it.
 Reader = Callable[[bytes, int], tuple[Any, int]]
 
@@ -203,15 +205,10 @@ def _compile(avro_type: Any, named: dict[str, Reader]) -> Reader:
     if kind == "map":
         return _blocks("map", avro_type["values"], named, scope, keyed=True)
     if kind == "enum":
-        read = _enum(avro_type["symbols"])
-    elif kind == "record":
-        read = _record(avro_type, named)
-    else:
-        return _compile(kind, named)
-    named[avro_type["name"]] = read
-    if "namespace" in avro_type:
-        named[f"{avro_type['namespace']}.{avro_type['name']}"] = read
-    return read
+        return named_type(named, avro_type, _enum(avro_type["symbols"]))
+    if kind == "record":
+        return named_type(named, avro_type, _record(avro_type, named))
+    return _compile(kind, named)
 
 
 def reader(schema: dict) -> Callable[[bytes, int], dict]:

@@ -307,15 +307,19 @@ def _compile(avro_type: Any, named: dict[str, Writer]) -> Writer:
     if kind == "map":
         return _map(avro_type["values"], named)
     if kind == "enum":
-        written = _enum(avro_type["symbols"])
-    elif kind == "record":
-        written = _record(avro_type, named)
-    else:
-        return _compile(kind, named)
-    named[avro_type["name"]] = written
+        return named_type(named, avro_type, _enum(avro_type["symbols"]))
+    if kind == "record":
+        return named_type(named, avro_type, _record(avro_type, named))
+    return _compile(kind, named)
+
+
+def named_type(named: dict[str, Any], avro_type: dict, compiled: Any) -> Any:
+    """Keeps an enum's or a record's function under its name and its full name, for the fields that
+    refer to the type by name (a writer's here, a reader's in `reader`)."""
+    named[avro_type["name"]] = compiled
     if "namespace" in avro_type:
-        named[f"{avro_type['namespace']}.{avro_type['name']}"] = written
-    return written
+        named[f"{avro_type['namespace']}.{avro_type['name']}"] = compiled
+    return compiled
 
 
 def writer(event_type: str, schema: dict) -> Callable[[Any, bytearray], dict]:

@@ -4,7 +4,6 @@ fastavro would misread or that does not fill the message is refused."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import random
 
@@ -15,7 +14,7 @@ from shared.contract import codec, contract, contracts
 from shared.contract.reader import CorruptBody, reader
 from shared.contract.writer import writer
 from tests.unit.test_contracts import sample
-from tests.unit.test_event_writer import SCALARS
+from tests.unit.test_event_writer import SCALAR_VALUES, SCALARS
 
 
 def _fastavro(schema: dict, body: bytes):
@@ -55,13 +54,7 @@ def test_every_event_is_read_as_fastavro_reads_it(event_type):
         assert codec.decode(event_type, codec.MAGIC + spec.fingerprint + body) == spec.model.model_validate(read)
 
 
-@pytest.mark.parametrize("values", [
-    {"i": 0, "n": 0, "d": 0.0, "f": 0.0, "b": b"", "m": {}, "day": dt.date(1970, 1, 1), "at": None},
-    {"i": -(1 << 31), "n": (1 << 63) - 1, "d": -1.5e300, "f": 3, "b": b"\x00\xff", "m": {"é": -(1 << 63), "k": 64},
-     "day": dt.date(1900, 3, 1), "at": dt.datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=dt.timezone.utc)},
-    {"i": (1 << 31) - 1, "n": 8191, "d": 2, "f": 0.1, "b": b"x" * 200, "m": {"a": 1 << 40}, "day": dt.date(2038, 1, 20),
-     "at": dt.datetime(2026, 7, 1, 3, 4, 5, 678000, tzinfo=dt.timezone(dt.timedelta(hours=7)))},
-])
+@pytest.mark.parametrize("values", SCALAR_VALUES)
 def test_the_types_no_event_uses_yet_are_read_as_fastavro_reads_them(values):
     out = bytearray()
     writer("scalars", SCALARS)(values, out)

@@ -91,13 +91,17 @@ SCALARS = {"type": "record", "name": "Scalars", "fields": [
     {"name": "at", "type": [{"type": "long", "logicalType": "timestamp-millis"}, "null"]}]}
 
 
-@pytest.mark.parametrize("values", [
+# Each type at its edges: empty, extremes of its range, long, in other zones.
+SCALAR_VALUES = [
     {"i": 0, "n": 0, "d": 0.0, "f": 0.0, "b": b"", "m": {}, "day": dt.date(1970, 1, 1), "at": None},
     {"i": -(1 << 31), "n": (1 << 63) - 1, "d": -1.5e300, "f": 3, "b": b"\x00\xff", "m": {"é": -(1 << 63), "k": 64},
      "day": dt.date(1900, 3, 1), "at": dt.datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=dt.timezone.utc)},
     {"i": (1 << 31) - 1, "n": 8191, "d": 2, "f": 0.1, "b": b"x" * 200, "m": {"a": 1 << 40}, "day": dt.date(2038, 1, 20),
      "at": dt.datetime(2026, 7, 1, 3, 4, 5, 678000, tzinfo=dt.timezone(dt.timedelta(hours=7)))},
-])
+]
+
+
+@pytest.mark.parametrize("values", SCALAR_VALUES)
 def test_the_types_no_event_uses_yet_are_written_as_fastavro_writes_them(values):
     out = bytearray()
     writer("scalars", SCALARS)(values, out)
