@@ -48,17 +48,15 @@ def decode_record(spec: Contract, payload: bytes | None) -> dict:
     if payload[:2] != MAGIC:
         raise DecodeError(f"{spec.event_type}: not Avro single-object encoding (header {payload[:2].hex()})")
     fingerprint = payload[2:HEADER_LENGTH]
+    writer = spec.writers.get(fingerprint)
+    if writer is None:
+        raise DecodeError(f"{spec.event_type}: unknown schema fingerprint {fingerprint.hex()}")
     try:
         if fingerprint == spec.fingerprint:
             return spec.read(payload, HEADER_LENGTH)  # the current schema: its generated reader
-        writer = spec.writers.get(fingerprint)
-        if writer is None:
-            raise DecodeError(f"{spec.event_type}: unknown schema fingerprint {fingerprint.hex()}")
         # An earlier version: fastavro resolves it to the current schema.
         return schemaless_reader(io.BytesIO(payload[HEADER_LENGTH:]), writer, spec.parsed)
-    except DecodeError:
-        raise
-    except Exception as exc:  # fastavro raises a variety of errors on a corrupt body
+    except Exception as exc:  # CorruptBody, or one of fastavro's many errors on a corrupt body
         raise DecodeError(f"{spec.event_type}: corrupt Avro body: {exc}") from exc
 
 
@@ -66,7 +64,7 @@ def decode(event_type: str, payload: bytes | None) -> BaseModel:
     spec = contract(event_type)
     record = decode_record(spec, payload)
     if payload[2:HEADER_LENGTH] == spec.fingerprint:
-        # Written with the current schema: fastavro has read every value as the model's type (a
+        # Written with the current schema: its reader has read every value as the model's type (a
         # wrong one does not decode), so validating it again would only cost time.
         return spec.construct(record)
     try:

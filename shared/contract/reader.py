@@ -15,7 +15,7 @@ import datetime as dt
 import struct
 from typing import Any, Callable
 
-from shared.contract.writer import named_type
+from shared.contract.writer import _EPOCH, _INT, _LONG, named_type
 
 # A reader takes the bytes and a position, and returns the value there and the position after it.
 Reader = Callable[[bytes, int], tuple[Any, int]]
@@ -25,10 +25,7 @@ class CorruptBody(ValueError):
     """Bytes that are not a body of the schema; the message says where, never a value (it may be personal)."""
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)  # as fastavro's timestamp readers
 _DAYS_SHIFT = dt.date(1970, 1, 1).toordinal()
-_INT = (-(1 << 31), 1 << 31)
-_LONG = (-(1 << 63), 1 << 63)
 
 
 def _long(b: bytes, p: int) -> tuple[int, int]:
@@ -79,7 +76,7 @@ _INLINE: dict[str, list[str]] = {
     "boolean": ["v = b[p]", "p += 1", "if v > 1:", "    raise CorruptBody('a boolean that is neither 0 nor 1')",
                 "v = v == 1"],
     "long-timestamp-millis": [*(line.format(slow="_long") for line in _VARINT),
-                              "v = _EPOCH + _timedelta(0, 0, 0, v)"]  # days, seconds, µs, ms,
+                              "v = _EPOCH + _timedelta(0, 0, 0, v)"]  # (days, seconds, µs, ms), as fastavro adds it
 }
 
 

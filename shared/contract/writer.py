@@ -130,7 +130,7 @@ def _timestamp(logical: str, kind: type) -> Writer:
     return write
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)  # fastavro's, for its timestamps' readers and writers
 _MILLISECOND = dt.timedelta(milliseconds=1)
 
 
@@ -142,10 +142,7 @@ def _timestamp_millis(value: Any, out: bytearray) -> Any:
         raise _Misfit("a datetime", value)
     if value.tzinfo is None:
         return _LOGICAL_NAIVE(value, out)
-    millis = (value - _EPOCH) // _MILLISECOND
-    if not _LONG[0] <= millis < _LONG[1]:
-        raise _Misfit("a datetime within a long's milliseconds", value)
-    out += _varint(millis)
+    out += _varint((value - _EPOCH) // _MILLISECOND)  # any datetime's milliseconds fit a long
     return value
 
 
