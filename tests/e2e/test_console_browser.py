@@ -64,7 +64,18 @@ def sign_in(browser, base: str, username: str) -> None:
     browser.get(f"{base}/login")
     browser.find_element(By.ID, "username").send_keys(username)
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.ID, "sign-in").click()
+    follow(browser, By.ID, "sign-in")
+
+
+def follow(browser, by: str, target: str) -> None:
+    """Click a link or a form's button and wait until the page it leads to has replaced this one: an element
+    found before then may belong to the page being left, and is stale once the next one is in."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    page = browser.find_element("tag name", "html")
+    browser.find_element(by, target).click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
 
 
 def shot(browser, name: str) -> None:
@@ -85,14 +96,14 @@ def test_a_post_office_works_a_lead_to_supported_and_sees_it_in_the_funnel(brows
     sign_in(browser, console_url, "bdt01")
     assert "Công ty TNHH Minh An" in text_of(browser, "worklist")
     shot(browser, "02-bdt-worklist")
-    browser.find_element(By.LINK_TEXT, "Công ty TNHH Minh An").click()
+    follow(browser, By.LINK_TEXT, "Công ty TNHH Minh An")
     browser.find_element(By.ID, "outcome-supported").click()
     browser.find_element(By.ID, "note").send_keys("Đã gọi trực tiếp, kế toán đồng ý dùng dịch vụ")
-    browser.find_element(By.ID, "work").click()
+    follow(browser, By.ID, "work")
     assert "Đã gửi" in text_of(browser, "sent")
     assert text_of(browser, "stage") == "Đã hỗ trợ"
     shot(browser, "03-bdt-lead-worked")
-    browser.find_element(By.LINK_TEXT, "Phễu").click()
+    follow(browser, By.LINK_TEXT, "Phễu")
     assert text_of(browser, "stage-supported") == "2"  # the hotline customer and this one, in Hà Nội
     drawn = browser.execute_script("return ['chart-funnel', 'chart-trend', 'chart-provinces']"
                                    ".map(id => Chart.getChart(id) ? Chart.getChart(id).data.datasets.length : 0)")
@@ -106,10 +117,10 @@ def test_a_care_agent_resolves_a_case(browser, console_url):
     sign_in(browser, console_url, "cskh")
     assert "case-r1" in text_of(browser, "cases")
     shot(browser, "05-care-desk")
-    browser.find_element(By.LINK_TEXT, "case-r1").click()
-    browser.find_element(By.ID, "take").click()
+    follow(browser, By.LINK_TEXT, "case-r1")
+    follow(browser, By.ID, "take")
     browser.find_element(By.ID, "resolve-text").send_keys("Đã giao lại bưu phẩm")
-    browser.find_element(By.ID, "resolve").click()
+    follow(browser, By.ID, "resolve")
     assert text_of(browser, "status") == "Đã giải quyết"
     shot(browser, "06-case-resolved")
     browser.get(f"{console_url}/customers/{CUSTOMER}")
