@@ -48,16 +48,17 @@ def unpack(blob: bytes) -> list[Output]:
     outputs, at = [], 1
     while at < len(blob):
         topic_length, header_count, key_length, value_length = _OUTPUT.unpack_from(blob, at)
-        at += _OUTPUT.size
-        topic, key, value = (blob[at:at + topic_length].decode(), blob[at + topic_length:at + topic_length + key_length],
-                             blob[at + topic_length + key_length:at + topic_length + key_length + value_length])
-        at += topic_length + key_length + value_length
+        key_at = at + _OUTPUT.size + topic_length
+        value_at = key_at + key_length
+        topic, key, value = blob[at + _OUTPUT.size:key_at].decode(), blob[key_at:value_at], blob[value_at:value_at + value_length]
+        at = value_at + value_length
         headers = []
         for _ in range(header_count):
             name_length, header_length = _HEADER.unpack_from(blob, at)
-            at += _HEADER.size
-            headers.append((blob[at:at + name_length].decode(), blob[at + name_length:at + name_length + header_length]))
-            at += name_length + header_length
+            header_value_at = at + _HEADER.size + name_length
+            headers.append((blob[at + _HEADER.size:header_value_at].decode(),
+                            blob[header_value_at:header_value_at + header_length]))
+            at = header_value_at + header_length
         outputs.append(Output(topic, key, value, tuple(headers)))
     return outputs
 

@@ -70,10 +70,11 @@ def sign_in(browser, base: str, username: str) -> None:
 def follow(browser, by: str, target: str) -> None:
     """Click a link or a form's button and wait until the page it leads to has replaced this one: an element
     found before then may belong to the page being left, and is stale once the next one is in."""
+    from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
-    page = browser.find_element("tag name", "html")
+    page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(by, target).click()
     WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
 
