@@ -42,6 +42,15 @@ def encode_record(spec: Contract, fields: dict[str, Any]) -> tuple[bytes, dict]:
     return bytes(out), record
 
 
+def encode_emitted(spec: Contract, fields: dict[str, Any], *envelope: Any) -> tuple[bytes, str]:
+    """`encode_record` as an emit needs it: the envelope's values given apart, in `ENVELOPE_FIELDS`'
+    order (no dict made for them), and the message's key returned instead of the record (none built)."""
+    out = bytearray(MAGIC)
+    out += spec.fingerprint
+    key = spec.write_emitted(fields, out, *envelope)
+    return bytes(out), key
+
+
 def decode_record(spec: Contract, payload: bytes | None) -> dict:
     if not payload or len(payload) < HEADER_LENGTH:
         raise DecodeError(f"{spec.event_type}: message of {len(payload or b'')} bytes is shorter than the single-object header")

@@ -27,6 +27,8 @@ ENVELOPE_NAME = "careflow.events.Envelope"
 # The field that keys an event, so that everything about one lead, case, subscriber or contact
 # lands in one partition and stays in order; the first one an event has wins.
 KEY_FIELDS = ("lead_id", "subject_id", "customer_id", "msisdn", "contact")
+# The envelope's fields in its schema's order, as an emit passes them (`codec.encode_emitted`).
+ENVELOPE_FIELDS = ("event_id", "event_type", "occurred_at", "producer", "correlation_id", "causation_id")
 
 
 class ContractError(ValueError):
@@ -64,6 +66,11 @@ class Contract:
         self.construct = constructor(self.model)
         self.record = recorder(self.model)
         self.write = writer(event_type, schema)
+        envelope_fields = [f["name"] for f in schema["fields"][0]["type"]["fields"]]
+        if schema["fields"][0]["name"] != "envelope" or envelope_fields != list(ENVELOPE_FIELDS):
+            raise ContractError(f"{event_type}: the first field is not the envelope of {', '.join(ENVELOPE_FIELDS)}")
+        # An emit's: no record built (it returns the key), the envelope's values as arguments.
+        self.write_emitted = writer(event_type, schema, key=key_field, spread="envelope")
         self.read = reader(schema)
 
     def key_of(self, event: BaseModel) -> str:

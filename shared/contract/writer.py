@@ -157,12 +157,12 @@ _LOGICAL: dict[str, Writer] = {
 }
 
 
-def _union(branches: list, named: dict[str, Writer]) -> Writer:
+def _union(branches: list, named: dict[str, Writer], keep: bool) -> Writer:
     members = [b for b in branches if b != "null"]
     if len(members) != 1 or len(branches) != 2:
         raise ValueError(f"only nullable unions of one type are supported, got {branches}")
     null_index, value_index = _varint(branches.index("null")), _varint(branches.index(members[0]))
-    inner = _compile(members[0], named)
+    inner = _compile(members[0], named, keep)
 
     def write(value: Any, out: bytearray) -> Any:
         if value is None:
@@ -178,40 +178,44 @@ def _union(branches: list, named: dict[str, Writer]) -> Writer:
     return write
 
 
-def _array(items: Any, named: dict[str, Writer]) -> Writer:
-    inner = _compile(items, named)
+def _array(items: Any, named: dict[str, Writer], keep: bool) -> Writer:
+    inner = _compile(items, named, keep)
 
     def write(value: Any, out: bytearray) -> Any:
         if type(value) not in (list, tuple):
             raise _Misfit("a list", value)
-        written = []
+        written = [] if keep else None
         if value:
             out += _varint(len(value))  # one block, as fastavro writes it
             for index, item in enumerate(value):
                 try:
-                    written.append(inner(item, out))
+                    item = inner(item, out)
                 except _Misfit as misfit:
                     raise misfit.within(index) from None
+                if keep:
+                    written.append(item)
         out.append(0)
         return written
     return write
 
 
-def _map(values: Any, named: dict[str, Writer]) -> Writer:
-    inner = _compile(values, named)
+def _map(values: Any, named: dict[str, Writer], keep: bool) -> Writer:
+    inner = _compile(values, named, keep)
 
     def write(value: Any, out: bytearray) -> Any:
         if type(value) is not dict:
             raise _Misfit("a mapping", value)
-        written = {}
+        written = {} if keep else None
         if value:
             out += _varint(len(value))
             for key, item in value.items():
                 _string(key, out)
                 try:
-                    written[key] = inner(item, out)
+                    item = inner(item, out)
                 except _Misfit as misfit:
                     raise misfit.within(key) from None
+                if keep:
+                    written[key] = item
         out.append(0)
         return written
     return write
@@ -254,22 +258,32 @@ def _inlined(avro_type: Any) -> list[str] | None:
     return None
 
 
-def _record(schema: dict, named: dict[str, Writer]) -> Writer:
+def _record(schema: dict, named: dict[str, Writer], keep: bool, key: str | None = None,
+            spread: str | None = None) -> Writer:
     """A function generated for the record: each field's value taken (or its default), checked and
-    written in turn; a misfit names the field."""
-    names = frozenset(f["name"] for f in schema["fields"])
+    written in turn; a misfit names the field. It returns the record as written when `keep`, else
+    the value of its field `key` (an event's key), else None: an emit needs only the key, and
+    building the record it never reads cost a sixth of the write. `spread`: a record field (the
+    envelope) whose fields the function takes as its arguments after `out`, in the schema's order,
+    written in its own body (no dict and no call for them)."""
+    spread_field = next((f for f in schema["fields"] if f["name"] == spread), None) if spread else None
+    names = frozenset(f["name"] for f in schema["fields"] if f is not spread_field)
     scope: dict[str, Any] = {"_Misfit": _Misfit, "_ABSENT": _ABSENT, "_SMALL": _SMALL, "_varint": _varint,
                              "BaseModel": BaseModel, "names": names}
-    lines = ["def write(value, out):",
+    arguments = [f"s{j}" for j in range(len(spread_field["type"]["fields"]))] if spread_field else []
+    lines = [f"def write({', '.join(['value', 'out', *arguments])}):",
              "    if value.__class__ is not dict:",
              "        if not isinstance(value, BaseModel):",
              "            raise _Misfit('a record', value)",
              "        value = value.__dict__  # a nested model the caller built: its fields are written (and checked)",
              "    if not names.issuperset(value):",
              "        raise _Misfit('no such field', path=(min(set(value) - names),))",
-             "    record = {}"]
+             "    record = {}" if keep else "    record = None"]
     for i, field in enumerate(schema["fields"]):
         name = field["name"]
+        if field is spread_field:
+            lines += _spread_lines(field, named, scope, i)
+            continue
         lines += [f"    v = value.get({name!r}, _ABSENT)", "    if v is _ABSENT:"]
         if "default" not in field:
             lines.append(f"        raise _Misfit('a value (the field is required)', path=({name!r},))")
@@ -279,9 +293,10 @@ def _record(schema: dict, named: dict[str, Writer]) -> Writer:
             lines.append(f"        v = default_{i}{copied}")
         inline = _inlined(field["type"])
         if inline is None:
-            scope[f"write_{i}"] = _compile(field["type"], named)
-            inline = [f"v = write_{i}(v, out)"]
-        lines += ["    try:", *("        " + line for line in inline), f"        record[{name!r}] = v",
+            scope[f"write_{i}"] = _compile(field["type"], named, keep)
+            inline = [f"v = write_{i}(v, out)" if keep else f"write_{i}(v, out)"]
+        kept = [f"record[{name!r}] = v"] if keep else ["record = v"] if name == key else []
+        lines += ["    try:", *("        " + line for line in inline + kept),
                   "    except _Misfit as misfit:", f"        raise misfit.within({name!r}) from None",
                   "    except UnicodeEncodeError:",
                   f"        raise _Misfit('a string encodable as UTF-8', v, ({name!r},)) from None"]
@@ -290,24 +305,42 @@ def _record(schema: dict, named: dict[str, Writer]) -> Writer:
     return scope["write"]
 
 
-def _compile(avro_type: Any, named: dict[str, Writer]) -> Writer:
+def _spread_lines(field: dict, named: dict[str, Writer], scope: dict[str, Any], i: int) -> list[str]:
+    """The lines that write a spread record field's fields from the arguments s0, s1, …"""
+    record = field["type"]
+    named_type(named, record, _record(record, named, keep=False))  # for later fields naming its type
+    lines = []
+    for j, inner in enumerate(record["fields"]):
+        inline = _inlined(inner["type"])
+        if inline is None:
+            scope[f"write_{i}_{j}"] = _compile(inner["type"], named, keep=False)
+            inline = [f"write_{i}_{j}(v, out)"]
+        lines += [f"    v = s{j}", "    try:", *("        " + line for line in inline),
+                  "    except _Misfit as misfit:",
+                  f"        raise misfit.within({inner['name']!r}).within({field['name']!r}) from None",
+                  "    except UnicodeEncodeError:",
+                  f"        raise _Misfit('a string encodable as UTF-8', v, ({field['name']!r}, {inner['name']!r})) from None"]
+    return lines
+
+
+def _compile(avro_type: Any, named: dict[str, Writer], keep: bool) -> Writer:
     if isinstance(avro_type, str):
         return _PRIMITIVES.get(avro_type) or named[avro_type]
     if isinstance(avro_type, list):
-        return _union(avro_type, named)
+        return _union(avro_type, named, keep)
     kind = avro_type["type"]
     logical = f"{kind}-{avro_type['logicalType']}" if "logicalType" in avro_type else None
     if logical in _LOGICAL:
         return _LOGICAL[logical]
     if kind == "array":
-        return _array(avro_type["items"], named)
+        return _array(avro_type["items"], named, keep)
     if kind == "map":
-        return _map(avro_type["values"], named)
+        return _map(avro_type["values"], named, keep)
     if kind == "enum":
         return named_type(named, avro_type, _enum(avro_type["symbols"]))
     if kind == "record":
-        return named_type(named, avro_type, _record(avro_type, named))
-    return _compile(kind, named)
+        return named_type(named, avro_type, _record(avro_type, named, keep))
+    return _compile(kind, named, keep)
 
 
 def named_type(named: dict[str, Any], avro_type: dict, compiled: Any) -> Any:
@@ -319,14 +352,17 @@ def named_type(named: dict[str, Any], avro_type: dict, compiled: Any) -> Any:
     return compiled
 
 
-def writer(event_type: str, schema: dict) -> Callable[[Any, bytearray], dict]:
+def writer(event_type: str, schema: dict, key: str | None = None, spread: str | None = None
+           ) -> Callable[..., Any]:
     """`write(fields, out)`: appends the record's Avro body to `out` and returns the record as
-    written (defaults filled in, nested records as dicts), or raises FieldTypeError naming the field."""
-    record = _compile(schema, {})
+    written (defaults filled in, nested records as dicts), or raises FieldTypeError naming the field.
+    With `key`, it builds no record and returns that field's value (what an emit keys its message by);
+    with `spread` too, `write(fields, out, *values)` takes that record field's values as arguments."""
+    record = _record(schema, {}, keep=key is None, key=key, spread=spread)
 
-    def write(fields: Any, out: bytearray) -> dict:
+    def write(fields: Any, out: bytearray, *spread_values: Any) -> Any:
         try:
-            return record(fields, out)
+            return record(fields, out, *spread_values)
         except _Misfit as misfit:
             got = "" if misfit.value is _ABSENT else f", got {type(misfit.value).__name__}"
             raise FieldTypeError(f"{event_type}.{_path(misfit.path)}: expected {misfit.expected}{got}") from None

@@ -105,7 +105,7 @@ class BatchHandler:
             if self.service.prefetch is not None and session is not None:
                 self.service.prefetch([e for e in fresh if e.envelope.event_id not in suppressed], session)
             handled = [(record, [dead_letter(self.service.name, record, unproducible[source(record)], tries=1)]
-                        if source(record) in unproducible
+                        if unproducible and source(record) in unproducible
                         else self._handle(record, event, session, done, suppressed, check_each))
                        for record, event in decoded]
             if not check_each and session is not None and not self._writes and (

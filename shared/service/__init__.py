@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from shared.clock import Clock
 from shared.config import Policies
 from shared.contract import contract
-from shared.contract.codec import encode_record
-from shared.contract.envelope import envelope_fields, uuid_text
+from shared.contract.codec import encode_emitted
+from shared.contract.envelope import uuid_text
 from shared.store.models import Deadline
 
 _EVENT_IDS = uuid.UUID("0d5c5a4e-8a57-4c35-9d0f-6f1f0b7c2a11")
@@ -87,10 +87,9 @@ class Context:
             raise UndeclaredEvent(f"{self.service} emitted {event_type}, which its Service does not declare in emits")
         spec = contract(event_type)
         event_id = derived_event_id(f"{self._cause_id}/{len(self.outputs)}")
-        fields["envelope"] = envelope_fields(event_type, self.service, event_id, self._clock(), self._correlation_id,
-                                             self._cause_id)
-        value, record = encode_record(spec, fields)
-        self.outputs.append(Output(self.topic_prefix + spec.topic, record[spec.key_field].encode(), value))
+        value, key = encode_emitted(spec, fields, event_id, event_type, self._clock(), self.service,
+                                    self._correlation_id, self._cause_id)
+        self.outputs.append(Output(self.topic_prefix + spec.topic, key.encode(), value))
         return event_id
 
 

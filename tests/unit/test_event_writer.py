@@ -14,6 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.contract import codec, contract, contracts
+from shared.contract.registry import ENVELOPE_FIELDS
 from shared.contract.writer import FieldTypeError, writer
 from tests.unit.test_contracts import sample
 
@@ -45,12 +46,21 @@ def _named(path) -> str:
     return "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in path).lstrip(".")
 
 
+def _emitted(spec, fields):
+    """What an emit writes: the envelope's values given apart (`encode_emitted`), then the message."""
+    envelope = fields["envelope"]
+    return codec.encode_emitted(spec, {k: v for k, v in fields.items() if k != "envelope"},
+                                *(envelope[name] for name in ENVELOPE_FIELDS))
+
+
+@pytest.mark.parametrize("encode", [codec.encode_record, _emitted], ids=["record", "emitted"])
 @pytest.mark.parametrize("event_type", sorted(contracts()))
-def test_every_wrong_value_pydantic_refuses_is_refused_naming_its_field(event_type):
+def test_every_wrong_value_pydantic_refuses_is_refused_naming_its_field(event_type, encode):
     spec = contract(event_type)
     good = sample(event_type).model_dump()
     refused = 0
-    for path in _paths(good):
+    # An emit makes the envelope itself, of its six values: only they can be wrong.
+    for path in [p for p in _paths(good) if encode is codec.encode_record or p != ("envelope",)]:
         for wrong in WRONG:
             fields = _replaced(good, path, wrong)
             try:
@@ -58,14 +68,15 @@ def test_every_wrong_value_pydantic_refuses_is_refused_naming_its_field(event_ty
             except ValidationError:
                 # The field itself, or the field inside it that is missing or wrong ({} for a record).
                 with pytest.raises(FieldTypeError, match=rf"^{re.escape(f'{event_type}.{_named(path)}')}[.\[:]"):
-                    codec.encode_record(spec, fields)
+                    encode(spec, fields)
                 refused += 1
     assert refused > len(list(_paths(good)))  # each field refuses something
-    for missing in [name for name, info in spec.model.model_fields.items() if info.is_required()]:
+    for missing in [name for name, info in spec.model.model_fields.items()
+                    if info.is_required() and (encode is codec.encode_record or name != "envelope")]:
         with pytest.raises(FieldTypeError, match=f"^{event_type}\\.{missing}: expected a value"):
-            codec.encode_record(spec, {k: v for k, v in good.items() if k != missing})
+            encode(spec, {k: v for k, v in good.items() if k != missing})
     with pytest.raises(FieldTypeError, match=f"^{event_type}\\.surname: expected no such field"):
-        codec.encode_record(spec, good | {"surname": "Nguyễn"})
+        encode(spec, good | {"surname": "Nguyễn"})
 
 
 @pytest.mark.parametrize("event_type", sorted(contracts()))
@@ -82,6 +93,8 @@ def test_fields_are_written_as_fastavro_writes_them_and_read_back_as_the_event(e
     fastavro.schemaless_writer(body, spec.parsed, emitted.model_dump())
     assert value == codec.MAGIC + spec.fingerprint + body.getvalue()
     assert codec.decode(event_type, value) == emitted == spec.model.model_validate(fields)
+    # What an emit writes: the same message, keyed by the event's key field, with no record built.
+    assert _emitted(spec, fields) == (value, record[spec.key_field])
 
 
 SCALARS = {"type": "record", "name": "Scalars", "fields": [
@@ -103,11 +116,12 @@ SCALAR_VALUES = [
 
 @pytest.mark.parametrize("values", SCALAR_VALUES)
 def test_the_types_no_event_uses_yet_are_written_as_fastavro_writes_them(values):
-    out = bytearray()
-    writer("scalars", SCALARS)(values, out)
+    out, keyed = bytearray(), bytearray()
+    assert writer("scalars", SCALARS)(values, out) == values
+    assert writer("scalars", SCALARS, key="n")(values, keyed) == values["n"]
     body = io.BytesIO()
     fastavro.schemaless_writer(body, fastavro.parse_schema(SCALARS), values)
-    assert bytes(out) == body.getvalue()
+    assert bytes(out) == bytes(keyed) == body.getvalue()
 
 
 @pytest.mark.parametrize("field, wrong", [("i", 1 << 31), ("n", 1 << 63), ("d", "1.5"), ("f", True), ("b", "x"),
