@@ -15,6 +15,7 @@ re-imported list) or `Refused` (the event makes no sense in this state: it must 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -78,6 +79,7 @@ class Refused:
 Outcome = Moved | Stayed | Refused
 
 
+@functools.lru_cache(maxsize=4096)  # pure, of few arguments: a lead's every move asks it (outcomes are immutable)
 def transition(state: LeadState | None, happening: Happening, by: str | None = None) -> Outcome:
     """What `happening` does to a lead in `state` (None: never seen). `by` is the owner an
     escalation names, the BĐT handing back, or whoever worked the lead (a BĐT code or TCT)."""

@@ -165,9 +165,8 @@ class StoreSession(Session):
 
     def _staged(self, model: type, values: dict[str, Any]) -> Row:
         defaults, made, key_of = _template(model)
-        row = Row(defaults)
-        row.update(values)
-        object.__setattr__(row, "written", False)
+        row = Row(defaults, **values)
+        _set_written(row, False)
         for column, make in made:  # a fresh dict or list for each row
             if column not in values:
                 row[column] = make(None)
@@ -177,14 +176,14 @@ class StoreSession(Session):
             staged = info[_ROWS] = {}
         ident = key_of(row)
         if ident is None:  # numbered by the database on insert: found by no get()
-            key = (model, (_NUMBERED, id(row)))
-        else:
-            key = (model, ident)
-            if key in staged:
-                raise ValueError(f"{model.__name__} {ident} staged twice")  # as the insert would fail
-            absent = info.get(_ABSENT)
-            if absent:
-                absent.discard(key)
+            staged[model, (_NUMBERED, id(row))] = row
+            return row
+        key = (model, ident)
+        if key in staged:
+            raise ValueError(f"{model.__name__} {ident} staged twice")  # as the insert would fail
+        absent = info.get(_ABSENT)
+        if absent:
+            absent.discard(key)
         staged[key] = row
         return row
 
@@ -216,7 +215,7 @@ class StoreSession(Session):
             return
         by_shape: dict[tuple[type, frozenset[str]], list[Row]] = {}
         for (model, _), row in staged.items():
-            object.__setattr__(row, "written", True)
+            _set_written(row, True)
             by_shape.setdefault((model, frozenset(row)), []).append(row)
         connection = self.connection()
         for (model, columns), rows in sorted(by_shape.items(), key=lambda item: _TABLE_ORDER[item[0][0].__table__]):
@@ -251,6 +250,7 @@ class StoreSession(Session):
 
 
 _ABSENT, _ADDED, _FOUND, _ROWS = "careflow.absent", "careflow.added", "careflow.found", "careflow.rows"
+_set_written = Row.written.__set__  # the slot's own setter: Row.__setattr__ would take it for a column
 _PREFETCH_SLICE = 10_000
 _SQLITE_PARAMETERS = 32_766  # the most SQLite takes in a statement
 # The most rows a multi-row INSERT takes. sqlite3 keeps the last 128 statement texts prepared, one for
