@@ -15,6 +15,7 @@ Pure functions: no I/O, the current time is passed in as a timezone-aware dateti
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -159,6 +160,7 @@ def _parse_hours(key: str, value: Any) -> Hours | None:
         raise ValueError(f"{key}: bad time in {value!r}") from exc
 
 
+@functools.lru_cache(maxsize=64)  # a rule asks for the zone on every hours check
 def tzinfo(name: str | dt.tzinfo) -> dt.tzinfo:
     """A tzinfo for a zone name; Vietnam (no DST since 1975) falls back to a fixed UTC+7 when the
     system has no tz database."""
@@ -292,6 +294,8 @@ def _fits(at: dt.datetime, sends: Sequence[dt.datetime], cap: int) -> bool:
     return all(sum(1 for s in sends if x - DAY < s <= x) < cap for x in ends)
 
 
+_UNKNOWN = ConsentState()  # immutable: one for every contact a plan has no state for
+
 # A refusal's decision, one for each reason (immutable; equal to any other with its reason).
 _BLOCKED = {reason: Blocked(reason) for reason in ("erased", "withdrawn", "dnc_listed", "no_consent")}
 _SEND_NOW = Send(None)
@@ -320,7 +324,8 @@ def decide(channel: Channel | str, marketing: bool, consent: ConsentState, recen
     `recent_sends`: times of earlier marketing sends to this contact on this channel (past ones and
     ones already scheduled; anything older than 24 h is ignored)."""
     policy = policy or ContactPolicy()
-    channel = Channel(channel)
+    if channel.__class__ is not Channel:  # the enum's lookup costs more than the rest of a refusal
+        channel = Channel(channel)
     _aware(now, "now")
     refusal = _refusal(channel, marketing, consent)
     if refusal is not None:
@@ -367,7 +372,7 @@ def decide_plan(emails: Sequence[str], mobiles: Sequence[str], calls: Sequence[t
     send waits for the permitted hours."""
     policy = policy or ContactPolicy()
     _aware(now, "now")
-    unknown = ConsentState()
+    unknown = _UNKNOWN
     verdicts: list[Verdict] = []
     planned: dict[tuple[Channel, str], list[dt.datetime]] = {}
 
