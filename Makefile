@@ -44,7 +44,10 @@ faults: install system-deps
 
 # The bench's peer (quix-streams) is an extra of its own: neither the services nor `make test` need it.
 # One part or smaller sizes: make bench BENCH_ARGS="--only leads --rows 200000" (python -m tests.bench -h).
+# valgrind (Debian's package) counts the instructions of part 6.
 bench: install system-deps
+	@command -v valgrind >/dev/null || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq valgrind >/dev/null; }
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
 

@@ -12,6 +12,9 @@
                  application and as a plain confluent-kafka transactional loop, same input, outputs
                  checked equal (needs the `bench` extra: pip install -e '.[bench]').
                  Rows: BENCH_PEERS_ROWS (default 200,000), rounds: BENCH_PEERS_ROUNDS (default 2).
+6. instructions — CPU instructions an event in process (valgrind's callgrind, the same count in every
+                 run): the runtime's no-op, the normalizer, the segmenter; against fastavro's decode
+                 and encode of the same events.
 
 One broker for the whole run (`broker_from_environment()`: KAFKA_BOOTSTRAP_SERVERS if set), a fresh
 topic prefix and SQLite store per part. Examples:
@@ -21,11 +24,13 @@ topic prefix and SQLite store per part. Examples:
     python -m tests.bench --only eligibility --seconds 10 --step-seconds 5
     python -m tests.bench --only console --console-leads 100000
     BENCH_PEERS_ROWS=20000 python -m tests.bench --only peers
+    python -m tests.bench --only instructions
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import tempfile
@@ -36,8 +41,8 @@ from pathlib import Path
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=("runtime", "leads", "eligibility", "console", "peers"),
-                        help="one part (default: all five)")
+    parser.add_argument("--only", choices=("runtime", "leads", "eligibility", "console", "peers", "instructions"),
+                        help="one part (default: all six)")
     parser.add_argument("--events", type=int, default=50_000, help="runtime: events to relay (default 50,000)")
     parser.add_argument("--repeats", type=int, default=2, help="runtime: alternating runs per side, best counts")
     parser.add_argument("--rows", type=int, default=1_000_000, help="leads: rows in the synthetic list")
@@ -66,8 +71,10 @@ def main() -> None:
     folder = tempfile.mkdtemp(prefix="careflow-bench-")
     workdir = Path(folder)
     started = time.perf_counter()
-    with broker_from_environment() as bootstrap:
-        console.print(f"broker {bootstrap}, work folder {workdir}")
+    # The console and instructions parts need no broker.
+    needs_broker = args.only in (None, "runtime", "leads", "eligibility", "peers")
+    with broker_from_environment() if needs_broker else contextlib.nullcontext() as bootstrap:
+        console.print(f"broker {bootstrap}, work folder {workdir}" if needs_broker else f"work folder {workdir}")
         baseline = None
         if args.only in (None, "runtime"):
             from tests.bench.throughput import bench_runtime
@@ -92,6 +99,10 @@ def main() -> None:
         from tests.bench.console import bench_console
 
         bench_console(args.console_leads, args.console_requests)
+    if args.only in (None, "instructions"):
+        from tests.bench.instructions import bench_instructions
+
+        bench_instructions()
     console.print(f"bench done in {time.perf_counter() - started:,.0f} s")
     if args.keep:
         console.print(f"kept {workdir}")

@@ -288,36 +288,40 @@ IN_PROCESS_LEADS = 20_000  # the in-process segmenter runs on the list's first r
 IN_PROCESS_BATCH = 500  # the services' default CAREFLOW_BATCH_SIZE
 
 
-def segmenter_in_process(workdir: Path, path: Path, rows: int, rounds: int = 2) -> list[tuple[str, list[dict]]]:
-    """The segmenter's own cost, no broker: `BatchHandler` over the list's lead-normalized events (the
-    normalizer's output, made in process first, not timed) in batches of 500, on a fresh SQLite file
-    store each round; as in the pipeline (no consent anywhere: each lead blocked, then escalated), and
-    with a third of the contacts consenting first (requests, daily caps, call tasks)."""
+def in_process_handler(service: str, url: str):
+    """A `BatchHandler` of `service` on a migrated store at `url`, with no broker, at a fixed clock: a
+    Tuesday morning in Vietnam, within every permitted hour (the same decisions in every run)."""
     from shared.config import Policies, Settings
-    from shared.contract import build_event, codec, envelope
     from shared.runner.batch import BatchHandler
     from services import load
+    from tests.handlers import MORNING
+
+    migrate(url)
+    settings = Settings(DATABASE_URL=url)
+    return BatchHandler(load(service), settings, Policies(settings), lambda: MORNING,
+                        session_factory(url, for_writes=service != "normalizer"))
+
+
+def batches(records: list) -> list[list]:
+    return [records[i:i + IN_PROCESS_BATCH] for i in range(0, len(records), IN_PROCESS_BATCH)]
+
+
+def in_process_events(workdir: Path, path: Path, rows: int) -> tuple[list, list, list]:
+    """The list's first `rows` rows as `lead-imported` records, the `lead-normalized` records the
+    normalizer makes of them (in process), and `consent-changed` records granting a third of their
+    contacts every channel."""
+    from shared.contract import build_event, codec, envelope
     from tests.handlers import MORNING, Record
-
-    def handler(service: str, url: str) -> BatchHandler:
-        migrate(url)
-        settings = Settings(DATABASE_URL=url)
-        # A Tuesday morning in Vietnam, within every permitted hour: the same decisions in every run.
-        return BatchHandler(load(service), settings, Policies(settings), lambda: MORNING,
-                            session_factory(url, for_writes=service != "normalizer"))
-
-    def batches(records: list) -> list[list]:
-        return [records[i:i + IN_PROCESS_BATCH] for i in range(0, len(records), IN_PROCESS_BATCH)]
 
     imported = []
     with open(path, newline="", encoding="utf-8") as handle:
-        for i, row in zip(range(min(rows, IN_PROCESS_LEADS)), csv.DictReader(handle)):
+        for i, row in zip(range(rows), csv.DictReader(handle)):
             event = build_event("lead-imported", envelope("lead-imported", "bench"), lead_id=f"bench:{i}",
                                 source=path.name, row_number=i + 2,
                                 **{field: row[field] or None for field in
                                    ("tax_code", "company_name", "address", "phones", "emails")})
             imported.append(Record("lead-imported", codec.encode("lead-imported", event), b"k"))
-    normalizer = handler("normalizer", f"sqlite:///{workdir / 'in-process-normalizer.db'}")
+    normalizer = in_process_handler("normalizer", f"sqlite:///{workdir / 'in-process-normalizer.db'}")
     normalized = [Record(output.topic, output.value, output.key) for batch in batches(imported)
                   for output in normalizer.handle(batch) if output.topic == "lead-normalized"]
     rng = random.Random(7)
@@ -330,10 +334,20 @@ def segmenter_in_process(workdir: Path, path: Path, rows: int, rounds: int = 2) 
                                     contact_kind="email" if "@" in contact else "phone", channel="all",
                                     status="granted", source="bench", evidence="bench", changed_at=MORNING)
                 consents.append(Record("consent-changed", codec.encode("consent-changed", event), b"k"))
+    return imported, normalized, consents
+
+
+def segmenter_in_process(workdir: Path, path: Path, rows: int, rounds: int = 2) -> list[tuple[str, list[dict]]]:
+    """The segmenter's own cost, no broker: `BatchHandler` over the list's lead-normalized events (the
+    normalizer's output, made in process first, not timed) in batches of 500, on a fresh SQLite file
+    store each round; as in the pipeline (no consent anywhere: each lead blocked, then escalated), and
+    with a third of the contacts consenting first (requests, daily caps, call tasks)."""
+    _, normalized, consents = in_process_events(workdir, path, min(rows, IN_PROCESS_LEADS))
     results: dict[str, list[dict]] = {"no consent (as the pipeline)": [], "a third of the contacts consenting": []}
     for round_ in range(rounds):
         for data, runs in results.items():
-            segmenter = handler("segmenter", f"sqlite:///{workdir / f'in-process-segmenter-{round_}-{len(runs)}-{len(data)}.db'}")
+            segmenter = in_process_handler(
+                "segmenter", f"sqlite:///{workdir / f'in-process-segmenter-{round_}-{len(runs)}-{len(data)}.db'}")
             if data.startswith("a third"):
                 for batch in batches(consents):
                     segmenter.handle(batch)
