@@ -66,8 +66,8 @@ class Contract:
         self.construct = constructor(self.model)
         self.record = recorder(self.model)
         self.write = writer(event_type, schema)
-        envelope_fields = [f["name"] for f in schema["fields"][0]["type"]["fields"]]
-        if schema["fields"][0]["name"] != "envelope" or envelope_fields != list(ENVELOPE_FIELDS):
+        first = schema["fields"][0]
+        if first["name"] != "envelope" or [f["name"] for f in first["type"]["fields"]] != list(ENVELOPE_FIELDS):
             raise ContractError(f"{event_type}: the first field is not the envelope of {', '.join(ENVELOPE_FIELDS)}")
         # An emit's: no record built (it returns the key), the envelope's values as arguments.
         self.write_emitted = writer(event_type, schema, key=key_field, spread="envelope")

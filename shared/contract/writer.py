@@ -296,10 +296,7 @@ def _record(schema: dict, named: dict[str, Writer], keep: bool, key: str | None 
             scope[f"write_{i}"] = _compile(field["type"], named, keep)
             inline = [f"v = write_{i}(v, out)" if keep else f"write_{i}(v, out)"]
         kept = [f"record[{name!r}] = v"] if keep else ["record = v"] if name == key else []
-        lines += ["    try:", *("        " + line for line in inline + kept),
-                  "    except _Misfit as misfit:", f"        raise misfit.within({name!r}) from None",
-                  "    except UnicodeEncodeError:",
-                  f"        raise _Misfit('a string encodable as UTF-8', v, ({name!r},)) from None"]
+        lines += _checked(inline + kept, (name,))
     lines.append("    return record")
     exec(compile("\n".join(lines), f"<writer of {schema['name']}>", "exec"), scope)
     return scope["write"]
@@ -308,19 +305,24 @@ def _record(schema: dict, named: dict[str, Writer], keep: bool, key: str | None 
 def _spread_lines(field: dict, named: dict[str, Writer], scope: dict[str, Any], i: int) -> list[str]:
     """The lines that write a spread record field's fields from the arguments s0, s1, …"""
     record = field["type"]
-    named_type(named, record, _record(record, named, keep=False))  # for later fields naming its type
+    _compile(record, named, keep=False)  # its type kept by name, for later fields naming it
     lines = []
     for j, inner in enumerate(record["fields"]):
         inline = _inlined(inner["type"])
         if inline is None:
             scope[f"write_{i}_{j}"] = _compile(inner["type"], named, keep=False)
             inline = [f"write_{i}_{j}(v, out)"]
-        lines += [f"    v = s{j}", "    try:", *("        " + line for line in inline),
-                  "    except _Misfit as misfit:",
-                  f"        raise misfit.within({inner['name']!r}).within({field['name']!r}) from None",
-                  "    except UnicodeEncodeError:",
-                  f"        raise _Misfit('a string encodable as UTF-8', v, ({field['name']!r}, {inner['name']!r})) from None"]
+        lines += [f"    v = s{j}", *_checked(inline, (field["name"], inner["name"]))]
     return lines
+
+
+def _checked(lines: list[str], path: tuple[str, ...]) -> list[str]:
+    """A record function's `lines` that write the value `v`, in a try that names the field at `path`
+    when the value is not of its type."""
+    within = "".join(f".within({step!r})" for step in reversed(path))
+    return ["    try:", *("        " + line for line in lines),
+            "    except _Misfit as misfit:", f"        raise misfit{within} from None",
+            "    except UnicodeEncodeError:", f"        raise _Misfit('a string encodable as UTF-8', v, {path!r}) from None"]
 
 
 def _compile(avro_type: Any, named: dict[str, Writer], keep: bool) -> Writer:

@@ -203,7 +203,7 @@ class ConsentState:
 
     @classmethod
     def unknown(cls) -> ConsentState:
-        return cls()
+        return _UNKNOWN
 
     def hours_agreed(self, channel: Channel) -> Hours | None:
         return next((hours for agreed, hours in self.agreed_hours if agreed is channel), None)
@@ -294,7 +294,7 @@ def _fits(at: dt.datetime, sends: Sequence[dt.datetime], cap: int) -> bool:
     return all(sum(1 for s in sends if x - DAY < s <= x) < cap for x in ends)
 
 
-_UNKNOWN = ConsentState()  # immutable: one for every contact a plan has no state for
+_UNKNOWN = ConsentState()  # immutable: one for every contact no consent is known for (`ConsentState.unknown`)
 
 # A refusal's decision, one for each reason (immutable; equal to any other with its reason).
 _BLOCKED = {reason: Blocked(reason) for reason in ("erased", "withdrawn", "dnc_listed", "no_consent")}

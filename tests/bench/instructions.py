@@ -38,13 +38,12 @@ WORKLOADS = {
 
 def _noop_records() -> list:
     from shared.contract import build_event, encode, envelope
+    from tests.bench.noop_service import lead_fields
     from tests.handlers import Record
 
     records = []
     for i in range(NOOP_EVENTS):
-        event = build_event("lead-imported", envelope("lead-imported", "bench"), lead_id=f"mst:{i:010d}",
-                            source="bench", row_number=i + 1, tax_code=None, company_name=f"Công ty TNHH {i}",
-                            address="Số 1, Hà Nội", phones="0912345678", emails=None, bhxh_unit_code=None)
+        event = build_event("lead-imported", envelope("lead-imported", "bench"), **lead_fields(i))
         records.append(Record("lead-imported", encode("lead-imported", event), event.lead_id.encode()))
     return records
 
@@ -54,11 +53,12 @@ def _prepare(workload: str, workdir: Path) -> tuple[Callable[[int], None], int]:
     from tests.bench import leads
 
     if workload in ("codec", "runtime"):
+        from shared.clock import utc_now
+
         records = _noop_records()
         if workload == "runtime":
             from shared.config import Policies, Settings
             from shared.runner.batch import BatchHandler
-            from shared.clock import utc_now
             from tests.bench.noop_service import SERVICE
 
             settings = Settings()
@@ -67,7 +67,6 @@ def _prepare(workload: str, workdir: Path) -> tuple[Callable[[int], None], int]:
             return lambda _: [handler.handle(batch) for batch in leads.batches(records)], len(records)
         import fastavro
 
-        from shared.clock import utc_now
         from shared.contract import contract
         from shared.contract.codec import HEADER_LENGTH
 

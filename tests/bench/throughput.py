@@ -20,7 +20,7 @@ from shared.kafka import Publisher, ensure_all_topics
 from shared.runner.loop import ServiceRunner, freeze_loaded
 from shared.config import Settings
 from tests.bench.common import PARTITIONS, console, fresh_settings, Offsets, table
-from tests.bench.noop_service import SERVICE as NOOP
+from tests.bench.noop_service import SERVICE as NOOP, lead_fields
 from tests.support import TopicReader
 
 SOURCE, SINK = "lead-imported", "lead-escalated"
@@ -30,9 +30,7 @@ WARMUP_EVENTS = 30_000
 def produce_leads(settings: Settings, count: int) -> None:
     with Publisher(settings.kafka_bootstrap_servers, "bench", settings.topic_prefix) as publisher:
         for i in range(count):
-            publisher.publish(SOURCE, lead_id=f"mst:{i:010d}", source="bench", row_number=i + 1, tax_code=None,
-                              company_name=f"Công ty TNHH {i}", address="Số 1, Hà Nội", phones="0912345678",
-                              emails=None, bhxh_unit_code=None)
+            publisher.publish(SOURCE, **lead_fields(i))
 
 
 class _FirstMessageClock:
