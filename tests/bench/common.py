@@ -105,6 +105,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
+def cpu_seconds_by_thread(pid: int) -> dict[str, float]:
+    """A live process's CPU so far by thread: its main thread (where a service's handlers run),
+    librdkafka's threads (named rdk:…) and the others (/proc/PID/task/TID/stat)."""
+    split = {"main": 0.0, "librdkafka": 0.0, "other": 0.0}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name, fields = (task / "stat").read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # ended since the listing
+        fields = fields.split()
+        part = "main" if task.name == str(pid) else "librdkafka" if name.startswith("rdk:") else "other"
+        split[part] += (int(fields[11]) + int(fields[12])) / _TICKS
+    return split
+
+
 def machine_busy_seconds() -> float:
     """CPU time all cores of this machine have spent busy (not idle, not waiting on I/O) since boot."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])

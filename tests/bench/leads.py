@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 from shared.kafka import ensure_all_topics
 from shared.store import migrate, session_factory
 from shared.store.models import ProcessedEvent
-from tests.bench.common import (PARTITIONS, Offsets, console, cpu_seconds, fresh_settings, machine_busy_seconds,
-                                peak_rss_mb, stop, table, wait_for_group)
+from tests.bench.common import (PARTITIONS, Offsets, console, cpu_seconds, cpu_seconds_by_thread, fresh_settings,
+                                machine_busy_seconds, peak_rss_mb, stop, table, wait_for_group)
 from tests.postgres import fresh_database, postgres_bindir, throwaway_postgres
 from tests.support import ROOT, start_service
 
@@ -244,6 +244,7 @@ def run_segmenter(bootstrap: str, settings, cap_seconds: float, workdir: Path, i
     try:
         wait_for_group(bootstrap, group, instances, process=processes)
         cpu = sum(cpu_seconds(p.pid) for p in processes)  # start-up and joining do not count
+        threads = [cpu_seconds_by_thread(p.pid) for p in processes]
         started = time.monotonic()
         high = client.high(source)
         caught_up = False
@@ -259,6 +260,8 @@ def run_segmenter(bootstrap: str, settings, cap_seconds: float, workdir: Path, i
             time.sleep(0.5)
         elapsed = time.monotonic() - started
         cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu
+        threads = {part: sum(cpu_seconds_by_thread(p.pid)[part] - before[part] for p, before in zip(processes, threads))
+                   for part in threads[0]}
         count = handled()
         rss = max(peak_rss_mb(p.pid) for p in processes)
     finally:
@@ -266,7 +269,8 @@ def run_segmenter(bootstrap: str, settings, cap_seconds: float, workdir: Path, i
         client.close()
         sessions.kw["bind"].dispose()
     return {"handled": count, "rate": count / elapsed, "seconds": elapsed, "caught_up": caught_up, "rss": rss,
-            "cpu_us": cpu / max(count, 1) * 1e6, "instances": instances}
+            "cpu_us": cpu / max(count, 1) * 1e6, "instances": instances,
+            "threads_us": {part: seconds / max(count, 1) * 1e6 for part, seconds in threads.items()}}
 
 
 def segmenter_runs(bootstrap: str, workdir: Path, settings, cap_seconds: float) -> list[tuple[str, dict]]:
@@ -420,6 +424,8 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
                  + (")" if run["caught_up"] else f", stopped at the {segmenter_seconds:.0f} s cap)")),
                 (f"segmenter ({store}): CPU per lead (its processes) / leads per CPU-second",
                  f"{run['cpu_us']:,.0f} µs / {1e6 / run['cpu_us']:,.0f}"),
+                (f"segmenter ({store}): CPU per lead by thread: handlers (main) / librdkafka's / others",
+                 "{main:,.0f} / {librdkafka:,.0f} / {other:,.0f} µs".format(**run["threads_us"])),
                 (f"segmenter ({store}): peak memory", f"{run['rss']:,.0f} MB")]
     for data, measured in in_process:
         out += [(f"segmenter in process ({data}; SQLite file, batches of {IN_PROCESS_BATCH}): leads/s",
