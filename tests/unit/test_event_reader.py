@@ -55,6 +55,19 @@ def test_every_event_is_read_as_fastavro_reads_it(event_type):
         assert codec.decode(event_type, codec.MAGIC + spec.fingerprint + body) == spec.model.model_validate(read)
 
 
+def test_decoded_events_are_frozen_and_a_copy_with_changes_leaves_the_others_as_decoded():
+    spec = contract("lead-normalized")
+    first, second = (codec.decode("lead-normalized", codec.MAGIC + spec.fingerprint + body)
+                     for body in _bodies("lead-normalized"))
+    assert first.model_fields_set == second.model_fields_set == set(spec.model.model_fields)
+    with pytest.raises(ValueError, match="frozen"):
+        first.lead_id = "changed"
+    changed = first.model_copy(update={"lead_id": "changed"})
+    assert changed.lead_id == "changed" and first.lead_id != "changed"
+    assert first.model_fields_set == second.model_fields_set == set(spec.model.model_fields)
+    assert first.phones[0].model_fields_set == {"e164", "type"}
+
+
 @pytest.mark.parametrize("values", SCALAR_VALUES)
 def test_the_types_no_event_uses_yet_are_read_as_fastavro_reads_them(values):
     out = bytearray()
