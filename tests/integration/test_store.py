@@ -207,4 +207,4 @@ def test_each_sqlite_connection_keeps_a_page_cache_for_a_growing_stores_indexes(
     with sessions() as first, sessions() as second:  # two connections of the pool
         for session in (first, second):
             assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == -store.SQLITE_CACHE_KIB
-    assert store.SQLITE_CACHE_KIB * 1024 >= 32 * 2**20
+    assert store.SQLITE_CACHE_KIB * 1024 >= 16 * 2**20
