@@ -99,10 +99,17 @@ def peak_rss_mb(pid: int) -> float:
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def _name_and_cpu(stat: Path) -> tuple[str, float]:
+    """A process's or thread's name and the user + system CPU it has used so far, from its /proc
+    stat file (fields 2, 14 and 15)."""
+    name, rest = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+    fields = rest.split()
+    return name, (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU a live process has used so far (/proc/PID/stat fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    """User + system CPU a live process has used so far."""
+    return _name_and_cpu(Path(f"/proc/{pid}/stat"))[1]
 
 
 def cpu_seconds_by_thread(pid: int) -> dict[str, float]:
@@ -111,12 +118,10 @@ def cpu_seconds_by_thread(pid: int) -> dict[str, float]:
     split = {"main": 0.0, "librdkafka": 0.0, "other": 0.0}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            name, fields = (task / "stat").read_text().split(" (", 1)[1].rsplit(")", 1)
+            name, seconds = _name_and_cpu(task / "stat")
         except (FileNotFoundError, ProcessLookupError):
             continue  # ended since the listing
-        fields = fields.split()
-        part = "main" if task.name == str(pid) else "librdkafka" if name.startswith("rdk:") else "other"
-        split[part] += (int(fields[11]) + int(fields[12])) / _TICKS
+        split["main" if task.name == str(pid) else "librdkafka" if name.startswith("rdk:") else "other"] += seconds
     return split
 
 

@@ -244,7 +244,7 @@ def run_segmenter(bootstrap: str, settings, cap_seconds: float, workdir: Path, i
     try:
         wait_for_group(bootstrap, group, instances, process=processes)
         cpu = sum(cpu_seconds(p.pid) for p in processes)  # start-up and joining do not count
-        threads = [cpu_seconds_by_thread(p.pid) for p in processes]
+        threads_before = [cpu_seconds_by_thread(p.pid) for p in processes]
         started = time.monotonic()
         high = client.high(source)
         caught_up = False
@@ -260,8 +260,8 @@ def run_segmenter(bootstrap: str, settings, cap_seconds: float, workdir: Path, i
             time.sleep(0.5)
         elapsed = time.monotonic() - started
         cpu = sum(cpu_seconds(p.pid) for p in processes) - cpu
-        threads = {part: sum(cpu_seconds_by_thread(p.pid)[part] - before[part] for p, before in zip(processes, threads))
-                   for part in threads[0]}
+        threads = {part: sum(cpu_seconds_by_thread(p.pid)[part] - before[part]
+                             for p, before in zip(processes, threads_before)) for part in threads_before[0]}
         count = handled()
         rss = max(peak_rss_mb(p.pid) for p in processes)
     finally:
