@@ -423,7 +423,8 @@ def bench_leads(bootstrap: str, workdir: Path, rows: int, normalizer_counts: lis
                  f"{run['rate']:,.0f} leads/s ({run['handled']:,} in {run['seconds']:,.0f} s"
                  + (")" if run["caught_up"] else f", stopped at the {segmenter_seconds:.0f} s cap)")),
                 (f"segmenter ({store}): CPU per lead (its processes) / leads per CPU-second",
-                 f"{run['cpu_us']:,.0f} µs / {1e6 / run['cpu_us']:,.0f}"),
+                 f"{run['cpu_us']:,.0f} µs / {1e6 / run['cpu_us']:,.0f}" if run["cpu_us"]
+                 else "none measured: the backlog was handled while the group formed (a larger --rows measures it)"),
                 (f"segmenter ({store}): CPU per lead by thread: handlers (main) / librdkafka's / others",
                  "{main:,.0f} / {librdkafka:,.0f} / {other:,.0f} µs".format(**run["threads_us"])),
                 (f"segmenter ({store}): peak memory", f"{run['rss']:,.0f} MB")]
