@@ -21,6 +21,7 @@ from shared.store.models import Base, UtcDateTime
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_CACHE_KIB = 16_384  # each SQLite connection's page cache (see make_engine)
+SQLITE_CHECKPOINT_PAGES = 10_000  # the write-ahead log's size (4 KiB pages) that a commit checkpoints at
 
 
 def make_engine(url: str, immediate: bool = False) -> Engine:
@@ -51,6 +52,11 @@ def make_engine(url: str, immediate: bool = False) -> Engine:
         # over 92,000 leads. 16 MB (taken as it fills) kept it at 38-52; 32 MB did no better there
         # and put a segmenter at 197 MB of the 200 it may use on a million-row list.
         cursor.execute(f"PRAGMA cache_size={-SQLITE_CACHE_KIB}")
+        # A batch of 500 leads writes ~900 pages to the log (its random-key indexes' leaves): at SQLite's
+        # default of 1,000 pages, nearly every commit copied them back into the database file and synced
+        # it. At 10,000 (a log of ~40 MB), a page written by several batches is copied once: a
+        # segmenter's time a lead over 184,000 leads went from 161-181 µs to 141-148 in process.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

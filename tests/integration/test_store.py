@@ -208,3 +208,29 @@ def test_each_sqlite_connection_keeps_a_page_cache_for_a_growing_stores_indexes(
         for session in (first, second):
             assert session.connection().exec_driver_sql("PRAGMA cache_size").scalar() == -store.SQLITE_CACHE_KIB
     assert store.SQLITE_CACHE_KIB * 1024 >= 16 * 2**20
+
+
+def test_sqlite_copies_its_write_ahead_log_back_every_several_batches_and_keeps_it_bounded(tmp_path):
+    # A batch of leads writes ~900 pages to the log: at SQLite's default (1,000) nearly every commit copied its
+    # pages back into the database file and synced it.
+    path = tmp_path / "store.db"
+    sessions = session_factory(f"sqlite:///{path}")
+    log, page = tmp_path / "store.db-wal", 4096
+    with sessions() as session:
+        session.connection().exec_driver_sql("CREATE TABLE pages (content BLOB)")
+        session.commit()
+
+    def commit_pages(count: int) -> None:  # a row a page
+        with sessions() as session:
+            session.connection().exec_driver_sql("INSERT INTO pages VALUES " + ",".join(["(zeroblob(3500))"] * count))
+            session.commit()
+
+    for _ in range(4):
+        commit_pages(900)
+    assert log.stat().st_size > 3_600 * page  # four batches' pages still in the log, none copied back yet
+    for _ in range(store.SQLITE_CHECKPOINT_PAGES // 900 + 4):
+        commit_pages(900)
+    assert log.stat().st_size < (store.SQLITE_CHECKPOINT_PAGES + 2 * 900) * page  # copied back, the log written again
+    with sessions() as session:
+        assert session.connection().exec_driver_sql("SELECT count(*) FROM pages").scalar() == 900 * (
+            store.SQLITE_CHECKPOINT_PAGES // 900 + 8)
