@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import operator
 from collections.abc import Callable, Iterable
@@ -11,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ARRAY, Date, Select, any_, bindparam, create_engine, event, func, insert, inspect, select
+from sqlalchemy import ARRAY, Date, LargeBinary, Select, any_, bindparam, create_engine, event, func, insert, inspect, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -226,14 +227,15 @@ class StoreSession(Session):
         staged: dict[tuple, Row] | None = self.info.pop(_ROWS, None)
         if not staged:
             return
-        by_shape: dict[tuple[type, frozenset[str]], list[Row]] = {}
+        # By the columns given, in the order given: a model's rows (made by `_staged`) mostly list them alike.
+        by_shape: dict[tuple[type, tuple[str, ...]], list[Row]] = {}
         for (model, _), row in staged.items():
             _set_written(row, True)
-            by_shape.setdefault((model, frozenset(row)), []).append(row)
+            by_shape.setdefault((model, tuple(row)), []).append(row)
         connection = self.connection()
         for (model, columns), rows in sorted(by_shape.items(), key=lambda item: _TABLE_ORDER[item[0][0].__table__]):
             # Straight to the driver: SQLAlchemy's per-row parameter handling cost more than the insert.
-            for sql, parameters in _insert(model.__table__, columns, connection.dialect)(rows):
+            for sql, parameters in _insert(model.__table__, frozenset(columns), connection.dialect)(rows):
                 connection.exec_driver_sql(sql, parameters)
 
     def flush(self, objects: Any = None) -> None:
@@ -331,34 +333,41 @@ def _insert(table: Any, columns: frozenset[str], dialect: Any) -> Callable[[list
     elsewhere one executemany (psycopg pipelines it)."""
     compiled = insert(table).compile(dialect=dialect, column_keys=sorted(columns))
     names = list(compiled.positiontup) if compiled.positional else sorted(columns)
-    processors = [(name, table.c[name].type._cached_bind_processor(dialect),
-                   # Equal values convert alike (a UTC instant whatever its zone, a date): converted once.
-                   isinstance(table.c[name].type, (UtcDateTime, Date))) for name in names]
+    width = len(names)
+    processors = []
+    for position, name in enumerate(names):
+        column_type = table.c[name].type
+        if dialect.name == "sqlite" and isinstance(column_type, LargeBinary):
+            continue  # sqlite3 binds bytes as a BLOB itself: SQLAlchemy's processor wraps each in a memoryview
+        process = column_type._cached_bind_processor(dialect)
+        if process is not None:
+            # Equal values convert alike (a UTC instant whatever its zone, a date): converted once.
+            processors.append((position, process, isinstance(column_type, (UtcDateTime, Date))))
+    values_of = operator.itemgetter(*names) if width > 1 else (lambda row: (row[names[0]],))
     head, values = compiled.string.rsplit(" VALUES ", 1)
-    per_statement = min(_SQLITE_ROWS, _SQLITE_PARAMETERS // len(names))
+    per_statement = min(_SQLITE_ROWS, _SQLITE_PARAMETERS // width)
 
     def statements(rows: list[Row]) -> list[tuple[str, Any]]:
-        columns_ = []
-        for name, process, once in processors:
-            column = [row[name] for row in rows]
-            if process is not None and once:
-                # A batch's rows mostly carry the same few instants (its clock's now).
+        # Every row's values one after the other, in one pass; then each processed column, a stride of them.
+        flat = list(itertools.chain.from_iterable(map(values_of, rows)))
+        for position, process, once in processors:
+            column = flat[position::width]
+            if once:  # a batch's rows mostly carry the same few instants (its clock's now)
                 converted = {value: process(value) for value in set(column)}
-                column = [converted[value] for value in column]
-            elif process is not None:
-                column = list(map(process, column))
-            columns_.append(column)
+                flat[position::width] = [converted[value] for value in column]
+            else:
+                flat[position::width] = list(map(process, column))
         if dialect.name == "sqlite":
-            flat = [value for row in zip(*columns_) for value in row]
             out, start = [], 0
             for count in _row_counts(len(rows), per_statement):
-                end = start + count * len(names)
+                end = start + count * width
                 out.append((f"{head} VALUES {','.join([values] * count)}", tuple(flat[start:end])))
                 start = end
             return out
+        parameters = list(zip(*[iter(flat)] * width))  # a tuple a row
         if compiled.positional:
-            return [(compiled.string, list(zip(*columns_)))]
-        return [(compiled.string, [dict(zip(names, row)) for row in zip(*columns_)])]
+            return [(compiled.string, parameters)]
+        return [(compiled.string, [dict(zip(names, row)) for row in parameters])]
 
     return statements
 
