@@ -34,6 +34,7 @@ from tests.support import start_service
 VN = dt.timezone(dt.timedelta(hours=7))
 TARGET_P99_MS = 50.0
 TARGET_RATE = 1000  # answered calls a second at which p99 is to hold TARGET_P99_MS
+TIGHT_P99_MS = 20.0  # the issue asks for the highest rate measured that holds this too
 FLOOR_WARMUP_SECONDS = 10
 # The listener is the agent's desktop: it asks the broker to answer fetches at once, so that its
 # own fetch wait does not count against the service.
@@ -283,6 +284,8 @@ def bench_eligibility(bootstrap: str, workdir: Path, rate: int, seconds: float, 
                      f"{r['received']:,}/{r['sent']:,}, {r['achieved']:,.0f}/s"))
     rows.append((f"highest rate with p99 < {TARGET_P99_MS:.0f} ms (all received, rate held)",
                  f"{best}/s" if best else "none"))
+    tight = max((r["rate"] for r in results if _sustained(r, TIGHT_P99_MS)), default=None)
+    rows.append((f"highest rate measured with p99 < {TIGHT_P99_MS:.0f} ms", f"{tight}/s" if tight else "none"))
     for producers, (p50, p99, worst) in sorted(turns.items()):
         rows.append((f"{rate}/s, {producers} transactional producer(s) in turn, {seconds:.0f} s in two halves: "
                      f"p50 / p99 / max", f"{p50:.1f} / {p99:.1f} / {worst:.1f} ms"))
@@ -341,6 +344,6 @@ def _summary(result: dict) -> str:
     return f"p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms, max {result['max']:.1f} ms"
 
 
-def _sustained(result: dict) -> bool:
-    return (result["received"] == result["sent"] and result["p99"] < TARGET_P99_MS
+def _sustained(result: dict, p99_ms: float = TARGET_P99_MS) -> bool:
+    return (result["received"] == result["sent"] and result["p99"] < p99_ms
             and result["achieved"] >= 0.97 * result["rate"])
