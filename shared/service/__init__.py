@@ -9,6 +9,7 @@ A handler is a plain function `(event, ctx) -> None`: it reads and writes the st
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,10 +32,18 @@ _EVENT_IDS = uuid.UUID("0d5c5a4e-8a57-4c35-9d0f-6f1f0b7c2a11")
 _NAMESPACE = _EVENT_IDS.bytes
 
 
-def derived_event_id(name: str) -> str:
-    """str(uuid.uuid5(_EVENT_IDS, name)) at a fraction of its cost (no UUID object): RFC 4122's
-    SHA-1 name-based id, the hash's first 16 bytes in hex with the version digit 5 and the variant set."""
-    return uuid_text(hashlib.sha1(_NAMESPACE + name.encode()).hexdigest(), 5)
+def derived_event_id(cause_id: str, position: int) -> str:
+    """The id of the `position`-th event emitted for the event `cause_id`, the same in every replay: RFC 4122's
+    SHA-1 name-based id (uuid5) of "cause/position", without the UUID object. A cause with a time-ordered id
+    (a UUIDv7, `new_event_id`, or one derived from one) passes its time on: the id keeps the cause's first
+    48 bits, the hash the rest, as a UUIDv8 (RFC 9562's own layout), so follow-on events sort as their causes."""
+    digits = hashlib.sha1(_NAMESPACE + f"{cause_id}/{position}".encode()).hexdigest()
+    if len(cause_id) == 36 and _TIME_ORDERED.match(cause_id):
+        return uuid_text(f"{cause_id[:8]}{cause_id[9:13]}{digits[12:]}", 8)
+    return uuid_text(digits, 5)
+
+
+_TIME_ORDERED = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[78]")
 
 
 class Rejected(Exception):
@@ -86,7 +95,7 @@ class Context:
         if self._emits is not None and event_type not in self._emits:
             raise UndeclaredEvent(f"{self.service} emitted {event_type}, which its Service does not declare in emits")
         spec = contract(event_type)
-        event_id = derived_event_id(f"{self._cause_id}/{len(self.outputs)}")
+        event_id = derived_event_id(self._cause_id, len(self.outputs))
         value, key = encode_emitted(spec, fields, event_id, event_type, self._clock(), self.service,
                                     self._correlation_id, self._cause_id)
         self.outputs.append(Output(self.topic_prefix + spec.topic, key.encode(), value))
