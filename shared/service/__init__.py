@@ -30,6 +30,7 @@ _EVENT_IDS = uuid.UUID("0d5c5a4e-8a57-4c35-9d0f-6f1f0b7c2a11")
 
 
 _NAMESPACE = _EVENT_IDS.bytes
+_TIME_ORDERED = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[78]")  # a UUIDv7's or v8's first 14 characters
 
 
 def derived_event_id(cause_id: str, position: int) -> str:
@@ -39,11 +40,8 @@ def derived_event_id(cause_id: str, position: int) -> str:
     48 bits, the hash the rest, as a UUIDv8 (RFC 9562's own layout), so follow-on events sort as their causes."""
     digits = hashlib.sha1(_NAMESPACE + f"{cause_id}/{position}".encode()).hexdigest()
     if len(cause_id) == 36 and _TIME_ORDERED.match(cause_id):
-        return uuid_text(f"{cause_id[:8]}{cause_id[9:13]}{digits[12:]}", 8)
+        return uuid_text(f"{cause_id[:8]}{cause_id[9:13]}{digits[12:32]}", 8)
     return uuid_text(digits, 5)
-
-
-_TIME_ORDERED = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[78]")
 
 
 class Rejected(Exception):
