@@ -37,24 +37,22 @@ class NormalizedLead:
     emails: tuple[str, ...]
     invalid_phones: tuple[str, ...]
     invalid_emails: tuple[str, ...]
+    # Of the phones, worked out once: an emit reads each twice (its own field and the list's).
+    has_mobile: bool
+    has_landline: bool  # a landline or a VoIP number
 
     @property
     def has_email(self) -> bool:
         return bool(self.emails)
 
     @property
-    def has_mobile(self) -> bool:
-        return any(p.type is PhoneType.MOBILE for p in self.phones)
-
-    @property
-    def has_landline(self) -> bool:
-        return any(p.type in (PhoneType.LANDLINE, PhoneType.VOIP) for p in self.phones)
-
-    @property
     def outreach_list(self) -> OutreachList:
         if self.has_mobile or self.has_landline:
             return OutreachList.CALLABLE
         return OutreachList.EMAIL_ONLY if self.has_email else OutreachList.INSUFFICIENT
+
+
+_LANDLINE_TYPES = frozenset({PhoneType.LANDLINE, PhoneType.VOIP})
 
 
 def normalize_lead(raw: RawLead) -> NormalizedLead:
@@ -65,8 +63,9 @@ def normalize_lead(raw: RawLead) -> NormalizedLead:
     if province is None:  # the address names none: a landline's area code decides
         province = next(filter(None, (province_from_phone(p) for p in phones)), None)
     name = " ".join((raw.company_name or "").split()) or None
+    types = {phone.type for phone in phones}
     return NormalizedLead(tax_code, valid, name, province, tuple(phones), tuple(emails), tuple(invalid_phones),
-                          tuple(invalid_emails))
+                          tuple(invalid_emails), PhoneType.MOBILE in types, not types.isdisjoint(_LANDLINE_TYPES))
 
 
 def lead_id(tax_code: str | None, valid: bool, company_name: str | None, province_code: str | None) -> str:
