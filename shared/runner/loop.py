@@ -116,11 +116,23 @@ class Calls:
             del job, future, fn, args
 
 
-def freeze_loaded() -> None:
+# Tracked objects (dicts, lists, models…) an event keeps alive until its batch's transaction commits,
+# with room to spare: measured 3 (no-op), 5 (normalizer) and 12 (segmenter) at most over a batch.
+_TRACKED_PER_EVENT = 40
+
+
+def freeze_loaded(batch_size: int) -> None:
     """What is loaded by now (libraries, schemas, rule data) lives as long as the process: frozen out
-    of the collector's sight, a full collection no longer stalls a batch for tens of ms."""
+    of the collector's sight, a full collection no longer stalls a batch for tens of ms.
+
+    And the youngest generation made larger than a batch's objects: at the collector's default (a
+    collection every 700 allocations more than deallocations) a batch of 500 set off a young
+    collection every ~100 events, each walking the batch's live objects and moving them to an older
+    generation to be walked again (1,400 collections for 93,000 leads in the normalizer, ~2 µs a
+    lead). Now a batch's objects die young, freed by their reference counts when it is done."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(max(gc.get_threshold()[0], _TRACKED_PER_EVENT * batch_size), *gc.get_threshold()[1:])
 
 
 class ServiceRunner:
@@ -229,7 +241,7 @@ class ServiceRunner:
             start_http_server(self.settings.metrics_port)
         try:
             self.start()
-            freeze_loaded()
+            freeze_loaded(self.settings.batch_size)
             log.info("service started", extra={"topics": self.topics, "instance": self.settings.instance_id})
             while not self.stopping:
                 self.poll_once()

@@ -98,13 +98,13 @@ def _prepare(workload: str, workdir: Path) -> tuple[Callable[[int], None], int]:
 
 def child(workload: str, passes: int) -> None:
     """The workload in this process: set up, then `passes` passes (run under callgrind by `count`)."""
-    import gc
+    from shared.runner.loop import freeze_loaded
+    from tests.bench import leads
 
     workdir = Path(tempfile.mkdtemp(prefix="careflow-instructions-"))
     try:
         run, events = _prepare(workload, workdir)
-        gc.collect()
-        gc.freeze()  # as a service does after start-up (shared.runner.loop.freeze_loaded)
+        freeze_loaded(leads.IN_PROCESS_BATCH)  # as a service does after start-up
         for n in range(passes):
             run(n)
         print(events)

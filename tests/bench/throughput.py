@@ -114,11 +114,14 @@ def careflow_runtime(settings: Settings, count: int, service=NOOP) -> float:
     clock = _FirstMessageClock(runner.consumer)
     runner.consumer = clock
     runner.start()
+    young = gc.get_threshold()
+    freeze_loaded(settings.batch_size)  # as ServiceRunner.run does; its collector's threshold undone below
     done = 0
     while done < count:
         done += runner.poll_once()
     elapsed = time.perf_counter() - clock.first
     runner.close()  # its producers too: left to the garbage collector, they log the broker's shutdown
+    gc.set_threshold(*young)
     return count / elapsed
 
 
@@ -148,9 +151,11 @@ def bench_runtime(bootstrap: str, workdir, events: int, repeats: int = 2) -> flo
     produce_leads(warm, WARMUP_EVENTS)
     plain_loop(warm, WARMUP_EVENTS)
     careflow_runtime(warm, WARMUP_EVENTS)
-    # As a service process after its start (ServiceRunner.run), both sides alike. Unfrozen, each of
-    # careflow's full collections walked the whole bench process (its other parts' modules and data too).
-    freeze_loaded()
+    # What is loaded frozen, as a service process after its start (ServiceRunner.run), both sides alike.
+    # Unfrozen, each of careflow's full collections walked the whole bench process (its other parts' modules
+    # and data too).
+    gc.collect()
+    gc.freeze()
     for round_ in range(repeats):  # alternating, so that neither side has the warmer broker
         for name, (measure, group) in contenders.items():
             settings = fresh_settings(bootstrap, workdir, "runtime")
