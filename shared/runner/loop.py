@@ -82,11 +82,7 @@ class Calls:
         self._jobs: queue.SimpleQueue | None = None
 
     def __call__(self, what: str, bound: float, fn: Callable, *args):
-        if self._jobs is None:
-            self._jobs = queue.SimpleQueue()
-            threading.Thread(target=self._work, args=(self._jobs,), name="kafka-calls", daemon=True).start()
-        future: Future = Future()
-        self._jobs.put((future, fn, args))
+        future = self.submit(fn, *args)
         deadline = time.monotonic() + bound
         while True:
             try:
@@ -98,6 +94,16 @@ class Calls:
                 if time.monotonic() >= deadline:
                     self._abandon()
                     raise CallTimedOut(f"{what} did not return within {bound:g} s") from None
+
+    def submit(self, fn: Callable, *args) -> Future:
+        """The call queued without waiting for it. One worker runs the calls in order: the next call
+        waited for is run after it, and can ask its future for its outcome."""
+        if self._jobs is None:
+            self._jobs = queue.SimpleQueue()
+            threading.Thread(target=self._work, args=(self._jobs,), name="kafka-calls", daemon=True).start()
+        future: Future = Future()
+        self._jobs.put((future, fn, args))
+        return future
 
     def _abandon(self) -> None:
         self._jobs.put(None)  # the stuck thread ends once its call returns, if ever
@@ -316,14 +322,18 @@ class ServiceRunner:
             producer = self.producers[turn]
             try:
                 producer.begin_transaction()
+                # The offsets go into the transaction while the batch is handled: sending them takes two
+                # round trips, to the transaction's coordinator and the group's (3 ms of a 37 ms batch of
+                # 500 leads in the normalizer, 4/5 of the wait for the commit), which no longer wait
+                # for the handlers, nor they for it.
+                offsets_sent = self.calls.submit(producer.send_offsets_to_transaction, self._next_offsets(messages),
+                                                 self.consumer.consumer_group_metadata(), self.bound)
                 self._delivery_errors.clear()
                 per_record = self.batch.handle_each(messages, unproducible)
                 for record, outputs in per_record:
                     self._produce(producer, outputs, source(record))
-                # One hand-over to the calls thread for both: each costs two thread switches, and on a
-                # busy machine each switch waits for a core (the plain loop makes none).
                 self.calls("send_offsets_to_transaction and commit_transaction", 2 * self.bound, self._finish,
-                           producer, self._next_offsets(messages), self.consumer.consumer_group_metadata())
+                           producer, offsets_sent)
             except Unproducible as poison:
                 self._poisoned(unproducible, poison)
                 self._recover(turn, None)
@@ -363,9 +373,10 @@ class ServiceRunner:
         self._turn = (self._turn + 1) % len(self.producers)
         return self._turn
 
-    def _finish(self, producer: Producer, offsets: list[TopicPartition], group_metadata) -> None:
-        """The batch's offsets into its transaction, then the commit; in the calls thread."""
-        producer.send_offsets_to_transaction(offsets, group_metadata, self.bound)
+    def _finish(self, producer: Producer, offsets_sent: Future) -> None:
+        """The commit, once the batch's offsets are in its transaction (their call ran before this
+        one; its error, if any, is raised here); in the calls thread."""
+        offsets_sent.result()
         self._commit_tries(producer)
 
     def _commit(self, producer: Producer) -> None:

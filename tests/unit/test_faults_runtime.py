@@ -38,6 +38,19 @@ def test_a_call_that_never_returns_is_given_up_at_its_bound_and_the_next_call_st
     stuck.set()
 
 
+def test_a_call_queued_without_waiting_runs_before_the_next_and_its_error_reaches_it():
+    # As a batch's offsets go into its transaction while the batch is handled, and the commit after them.
+    calls = Calls(lambda: False)
+    order: list[str] = []
+    offsets_sent = calls.submit(lambda: (time.sleep(0.2), order.append("offsets")))
+    order.append("handled")
+    assert calls("commit", 5, lambda: (offsets_sent.result(), order.append("commit"))) is not None
+    assert order == ["handled", "offsets", "commit"]
+    refused = calls.submit(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        calls("commit", 5, refused.result)
+
+
 def test_a_stop_signal_is_honoured_within_a_second_while_a_call_hangs():
     stopping = threading.Event()
     calls = Calls(stopping.is_set)
