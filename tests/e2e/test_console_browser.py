@@ -71,12 +71,28 @@ def follow(browser, by: str, target: str) -> None:
     """Click a link or a form's button and wait until the page it leads to has replaced this one: an element
     found before then may belong to the page being left, and is stale once the next one is in."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.wait import WebDriverWait
 
     page = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(by, target).click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+    WebDriverWait(browser, 10).until(lambda _: _left(page))
+
+
+def _left(element) -> bool:
+    """Whether `element`'s page has been replaced. Selenium's staleness_of, but Chromium, asked about an
+    element mid-navigation, may answer that its node "does not belong to the document" instead of that it is
+    stale: it has left all the same (SeleniumHQ/selenium#15401; one fresh-clone CI run met it)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" not in (exc.msg or ""):
+            raise
+        return True
+    return False
 
 
 def shot(browser, name: str) -> None:
